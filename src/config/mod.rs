@@ -1,0 +1,186 @@
+//! Loading the config: the YAML file with `${VAR}` and `*_file` secrets,
+//! then `CALLBRIDGE__<PATH>` environment overrides, into typed [`Settings`].
+//! This is the only module that reads environment variables.
+
+mod model;
+mod secrets;
+
+use std::path::{Path, PathBuf};
+
+pub use model::*;
+pub use secrets::Secrets;
+
+/// What went wrong in the config, named by its dotted key where there is one.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{key}: {message}")]
+    Key { key: String, message: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl ConfigError {
+    pub fn key(key: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Key { key: key.into(), message: message.into() }
+    }
+}
+
+/// A config error together with the file it is about.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {error}", file.display())]
+pub struct LoadError {
+    pub file: PathBuf,
+    pub error: ConfigError,
+}
+
+/// A loaded config and what is needed to interpret it.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub settings: Settings,
+    pub secrets: Secrets,
+    /// The config file, for messages.
+    pub file: PathBuf,
+    /// Relative paths in the config are taken from here.
+    pub base_dir: PathBuf,
+    /// `${VAR}` references that were not set.
+    pub unset_vars: Vec<String>,
+}
+
+impl Config {
+    /// Loads `file` with the process environment.
+    pub fn load(file: &Path) -> Result<Self, LoadError> {
+        Self::load_with_env(file, |name| std::env::var(name).ok(), std::env::vars().collect())
+    }
+
+    fn load_with_env(
+        file: &Path,
+        var: impl Fn(&str) -> Option<String>,
+        vars: Vec<(String, String)>,
+    ) -> Result<Self, LoadError> {
+        let fail = |error| LoadError { file: file.to_owned(), error };
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| fail(ConfigError::Invalid(format!("cannot read: {e}"))))?;
+        let base_dir = file
+            .parent()
+            .map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p })
+            .unwrap_or(Path::new("."))
+            .to_owned();
+
+        let mut secrets = Secrets::default();
+        let mut unset_vars = Vec::new();
+        let text = secrets::expand_env(&text, var, &mut secrets, &mut unset_vars);
+
+        let mut tree: serde_json::Value = config::Config::builder()
+            .add_source(config::File::from_str(&text, config::FileFormat::Yaml))
+            .build()
+            .and_then(|c| c.try_deserialize())
+            .map_err(|e| fail(ConfigError::Invalid(e.to_string())))?;
+        if tree.is_null() {
+            tree = serde_json::json!({});
+        }
+        secrets::load_secret_files(&mut tree, &base_dir, "", &mut secrets).map_err(fail)?;
+
+        let env_overrides = config::Environment::with_prefix("CALLBRIDGE")
+            .prefix_separator("__")
+            .separator("__")
+            .source(Some(vars.into_iter().collect()));
+        let settings: Settings = config::Config::builder()
+            .add_source(config::File::from_str(&tree.to_string(), config::FileFormat::Json))
+            .add_source(env_overrides)
+            .build()
+            .and_then(|c| c.try_deserialize())
+            .map_err(|e| fail(ConfigError::Invalid(e.to_string())))?;
+        for source in settings.sources.values() {
+            secrets.add(&source.token);
+        }
+        for destination in settings.destinations.values() {
+            if let DestinationKind::Slack { webhook_url, .. } = &destination.kind {
+                secrets.add(webhook_url);
+            }
+        }
+
+        Ok(Self { settings, secrets, file: file.to_owned(), base_dir, unset_vars })
+    }
+
+    /// A path from the config, resolved against the config file's folder.
+    pub fn resolve_path(&self, path: &str) -> PathBuf {
+        self.base_dir.join(path)
+    }
+
+    /// The message for a value that is empty, naming the variable that
+    /// should have filled it when it came from an unset `${VAR}`.
+    pub fn empty_value_hint(&self) -> String {
+        match self.unset_vars.as_slice() {
+            [] => String::new(),
+            vars => format!(" (unset environment variables: {})", vars.join(", ")),
+        }
+    }
+
+    pub fn error(&self, error: ConfigError) -> LoadError {
+        LoadError { file: self.file.clone(), error }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(yaml: &str, vars: &[(&str, &str)]) -> Result<Config, LoadError> {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("callbridge.yaml");
+        std::fs::write(&file, yaml).unwrap();
+        let owned: Vec<(String, String)> =
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let lookup = owned.clone();
+        Config::load_with_env(
+            &file,
+            move |name| lookup.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()),
+            owned,
+        )
+    }
+
+    const YAML: &str = r#"
+sources:
+  voicemate: { token: "${VM_TOKEN}" }
+destinations:
+  Team-Slack: { type: slack, webhook_url: "http://127.0.0.1:9/hook" }
+routes:
+  - name: jobs
+    match: { agent.id: agent-7, call_back_needed: true }
+    to: [Team-Slack]
+"#;
+
+    #[test]
+    fn environment_overrides_any_key_and_keeps_names() {
+        let config = load(
+            YAML,
+            &[
+                ("VM_TOKEN", "tok-123"),
+                ("CALLBRIDGE__SERVER__LISTEN", "127.0.0.1:18080"),
+                ("CALLBRIDGE__DELIVERY__MAX_ATTEMPTS", "3"),
+            ],
+        )
+        .unwrap();
+        let s = &config.settings;
+        assert_eq!(s.server.listen, "127.0.0.1:18080");
+        assert_eq!(s.delivery.max_attempts, 3);
+        assert_eq!(s.sources["voicemate"].token, "tok-123");
+        assert!(s.destinations.contains_key("Team-Slack"));
+        let keys: Vec<&String> = s.routes[0].matchers.keys().collect();
+        assert_eq!(keys, ["agent.id", "call_back_needed"]);
+        assert_eq!(s.routes[0].matchers["call_back_needed"], serde_json::json!(true));
+        assert_eq!(config.secrets.redact("tok-123 http://127.0.0.1:9/hook"), "[redacted] [redacted]");
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let err = load("server: { lisen: x }", &[]).unwrap_err();
+        assert!(err.to_string().contains("lisen"), "{err}");
+    }
+
+    #[test]
+    fn wrong_type_names_the_key() {
+        let err = load("delivery: { max_attempts: many }", &[]).unwrap_err();
+        assert!(err.to_string().contains("delivery.max_attempts"), "{err}");
+    }
+}

@@ -1,0 +1,171 @@
+//! The typed shape of `callbridge.yaml`. Parsing only: cross-checks live in
+//! `validate`.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    #[serde(default)]
+    pub server: ServerSettings,
+    #[serde(default)]
+    pub storage: StorageSettings,
+    #[serde(default)]
+    pub defaults: Defaults,
+    #[serde(default)]
+    pub delivery: DeliverySettings,
+    #[serde(default)]
+    pub sources: BTreeMap<String, SourceSettings>,
+    #[serde(default)]
+    pub destinations: BTreeMap<String, DestinationSettings>,
+    #[serde(default)]
+    pub routes: Vec<RouteSettings>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSettings {
+    pub listen: String,
+    /// Largest request body accepted, as sent (compressed or not).
+    pub max_body: bytesize::ByteSize,
+    /// Largest body after gzip decoding.
+    pub max_decompressed_body: bytesize::ByteSize,
+    #[serde(with = "humantime_serde")]
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            listen: "0.0.0.0:8080".into(),
+            max_body: bytesize::ByteSize::mib(1),
+            max_decompressed_body: bytesize::ByteSize::mib(4),
+            shutdown_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageSettings {
+    /// `sqlite://PATH` (relative to the config file's folder).
+    pub url: String,
+}
+
+impl Default for StorageSettings {
+    fn default() -> Self {
+        Self { url: "sqlite://data/callbridge.db".into() }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Defaults {
+    pub timezone: String,
+    pub phone_region: String,
+}
+
+impl Default for Defaults {
+    fn default() -> Self {
+        Self { timezone: "Europe/Amsterdam".into(), phone_region: "NL".into() }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeliverySettings {
+    /// Attempts per delivery before it is dead-lettered.
+    pub max_attempts: u32,
+    #[serde(with = "humantime_serde")]
+    pub initial_backoff: Duration,
+    #[serde(with = "humantime_serde")]
+    pub max_backoff: Duration,
+    /// A destination's `Retry-After` is honoured up to this long.
+    #[serde(with = "humantime_serde")]
+    pub max_retry_after: Duration,
+    #[serde(with = "humantime_serde")]
+    pub connect_timeout: Duration,
+    /// Whole-request timeout for one attempt.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    /// How often workers look for due deliveries when nothing wakes them.
+    #[serde(with = "humantime_serde")]
+    pub poll_interval: Duration,
+    /// Parallel sends per destination unless the destination sets its own.
+    pub concurrency: usize,
+}
+
+impl Default for DeliverySettings {
+    fn default() -> Self {
+        Self {
+            max_attempts: 10,
+            initial_backoff: Duration::from_secs(5),
+            max_backoff: Duration::from_secs(30 * 60),
+            max_retry_after: Duration::from_secs(60 * 60),
+            connect_timeout: Duration::from_secs(5),
+            timeout: Duration::from_secs(15),
+            poll_interval: Duration::from_secs(1),
+            concurrency: 4,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceSettings {
+    #[serde(default)]
+    pub token: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DestinationSettings {
+    /// Overrides `delivery.concurrency` for this destination.
+    #[serde(default)]
+    pub concurrency: Option<usize>,
+    #[serde(flatten)]
+    pub kind: DestinationKind,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum DestinationKind {
+    Slack {
+        webhook_url: String,
+        #[serde(default = "default_slack_template")]
+        template: String,
+    },
+    Http {
+        url: String,
+        #[serde(default = "default_method")]
+        method: String,
+        #[serde(default)]
+        headers: BTreeMap<String, String>,
+        template: String,
+        /// Statuses that count as delivered; any 2xx when empty.
+        #[serde(default)]
+        expected_status: Vec<u16>,
+    },
+}
+
+fn default_slack_template() -> String {
+    "slack/call.json.hbs".into()
+}
+
+fn default_method() -> String {
+    "POST".into()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteSettings {
+    pub name: String,
+    /// Field path → condition; absent means every call.
+    #[serde(default, rename = "match")]
+    pub matchers: BTreeMap<String, serde_json::Value>,
+    pub to: Vec<String>,
+    #[serde(default, rename = "continue")]
+    pub continue_matching: bool,
+}

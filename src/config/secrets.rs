@@ -1,0 +1,164 @@
+//! Secret expansion done on the raw config before parsing: `${VAR}` in the
+//! file text, and `<key>_file` entries whose file content becomes `<key>`.
+//! Every value that comes in this way is remembered so it can be redacted.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::ConfigError;
+
+/// Values that must never appear in logs or recorded attempts.
+#[derive(Debug, Clone, Default)]
+pub struct Secrets {
+    values: BTreeSet<String>,
+}
+
+impl Secrets {
+    pub fn add(&mut self, value: &str) {
+        let value = value.trim();
+        if !value.is_empty() {
+            self.values.insert(value.to_owned());
+        }
+    }
+
+    /// Replaces every known secret in `text` with `[redacted]`, longest first
+    /// so a secret that contains another is removed whole.
+    pub fn redact(&self, text: &str) -> String {
+        let mut sorted: Vec<&String> = self.values.iter().collect();
+        sorted.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        sorted
+            .into_iter()
+            .fold(text.to_owned(), |acc, secret| acc.replace(secret.as_str(), "[redacted]"))
+    }
+}
+
+/// Expands `${VAR}` and `${VAR:-default}` in the raw file text.
+/// An unset variable without a default becomes empty and is reported in
+/// `unset`, so validation can name it when a required value ends up empty.
+pub fn expand_env(
+    text: &str,
+    env: impl Fn(&str) -> Option<String>,
+    secrets: &mut Secrets,
+    unset: &mut Vec<String>,
+) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else {
+            out.push_str(&rest[start..]);
+            return out;
+        };
+        let expr = &after[..end];
+        let (name, default) = match expr.split_once(":-") {
+            Some((name, default)) => (name, Some(default)),
+            None => (expr, None),
+        };
+        match env(name).filter(|v| !v.is_empty()) {
+            Some(value) => {
+                secrets.add(&value);
+                out.push_str(&value);
+            }
+            None => match default {
+                Some(default) => out.push_str(default),
+                None => unset.push(name.to_owned()),
+            },
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Replaces each `<key>_file: PATH` with `<key>: <file content>` anywhere in
+/// the tree. Relative paths are taken from the config file's folder.
+pub fn load_secret_files(
+    value: &mut Value,
+    base_dir: &Path,
+    path: &str,
+    secrets: &mut Secrets,
+) -> Result<(), ConfigError> {
+    match value {
+        Value::Object(map) => {
+            let file_keys: Vec<String> = map
+                .keys()
+                .filter(|k| k.ends_with("_file") && map[k.as_str()].is_string())
+                .cloned()
+                .collect();
+            for file_key in file_keys {
+                let target = file_key.trim_end_matches("_file").to_owned();
+                let key_path = join(path, &file_key);
+                let file = map.remove(&file_key).and_then(|v| v.as_str().map(str::to_owned));
+                let file = base_dir.join(file.unwrap_or_default());
+                let content = std::fs::read_to_string(&file).map_err(|e| ConfigError::Key {
+                    key: key_path.clone(),
+                    message: format!("cannot read secret file {}: {e}", file.display()),
+                })?;
+                let content = content.trim_end_matches(['\r', '\n']).to_owned();
+                secrets.add(&content);
+                map.insert(target, Value::String(content));
+            }
+            for (key, child) in map.iter_mut() {
+                load_secret_files(child, base_dir, &join(path, key), secrets)?;
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter_mut().enumerate() {
+                load_secret_files(child, base_dir, &format!("{path}[{i}]"), secrets)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expands_set_default_and_unset_variables() {
+        let env = |name: &str| (name == "TOKEN").then(|| "s3cret-value".to_owned());
+        let mut secrets = Secrets::default();
+        let mut unset = Vec::new();
+        let out = expand_env(
+            "a: ${TOKEN}\nb: ${MISSING}\nc: ${OTHER:-fallback}\nd: $HOME",
+            env,
+            &mut secrets,
+            &mut unset,
+        );
+        assert_eq!(out, "a: s3cret-value\nb: \nc: fallback\nd: $HOME");
+        assert_eq!(unset, vec!["MISSING".to_owned()]);
+        assert_eq!(secrets.redact("url?token=s3cret-value&x=1"), "url?token=[redacted]&x=1");
+    }
+
+    #[test]
+    fn secret_file_replaces_key_and_is_redacted() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("tok"), "file-secret\n").unwrap();
+        let mut value = serde_json::json!({"sources": {"vm": {"token_file": "tok"}}});
+        let mut secrets = Secrets::default();
+        load_secret_files(&mut value, dir.path(), "", &mut secrets).unwrap();
+        assert_eq!(value, serde_json::json!({"sources": {"vm": {"token": "file-secret"}}}));
+        assert_eq!(secrets.redact("file-secret"), "[redacted]");
+    }
+
+    #[test]
+    fn missing_secret_file_names_the_key() {
+        let mut value = serde_json::json!({"sources": {"vm": {"token_file": "/nonexistent/x"}}});
+        let err = load_secret_files(&mut value, Path::new("/"), "", &mut Secrets::default())
+            .unwrap_err();
+        assert!(err.to_string().starts_with("sources.vm.token_file: cannot read secret file /nonexistent/x"), "{err}");
+    }
+}

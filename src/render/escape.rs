@@ -1,0 +1,56 @@
+//! Escaping per output format: what `{{value}}` becomes depends only on
+//! where the rendered text goes.
+
+/// Inside a JSON string literal: quotes, backslashes and control
+/// characters escaped, nothing else touched.
+pub fn json(text: &str) -> String {
+    let quoted = serde_json::Value::String(text.to_owned()).to_string();
+    quoted[1..quoted.len() - 1].to_owned()
+}
+
+/// Slack's own escaping (`&`, `<`, `>` only), so caller text cannot form
+/// a mention, a link or a channel ping.
+pub fn slack(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// Slack text inside a JSON body.
+pub fn slack_json(text: &str) -> String {
+    json(&slack(text))
+}
+
+/// HTML element content and quoted attribute values.
+pub fn html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_escapes_only_what_json_needs() {
+        assert_eq!(json("Zoë \"Z\" O'Brien\n\t\\ <b>=`"), r#"Zoë \"Z\" O'Brien\n\t\\ <b>=`"#);
+    }
+
+    #[test]
+    fn slack_neutralises_mentions() {
+        assert_eq!(slack_json("<!channel> & <@U1> \"x\""), r#"&lt;!channel&gt; &amp; &lt;@U1&gt; \"x\""#);
+    }
+
+    #[test]
+    fn html_escapes_markup_and_quotes() {
+        assert_eq!(html(r#"<b>"a" & 'b'</b>"#), "&lt;b&gt;&quot;a&quot; &amp; &#39;b&#39;&lt;/b&gt;");
+    }
+}

@@ -1,0 +1,233 @@
+//! Template helpers: dates in the configured zone, durations, phone
+//! numbers, truncation, defaults, JSON values and the transcript.
+
+use handlebars::{
+    Context, Handlebars, Helper, HelperDef, HelperResult, Output, RenderContext, RenderError,
+    RenderErrorReason, ScopedJson,
+};
+use jiff::tz::TimeZone;
+use serde_json::Value;
+
+use super::Format;
+use crate::call::{Region, phone};
+
+pub fn register(registry: &mut Handlebars<'static>, format: Format, zone: TimeZone, region: Region) {
+    registry.register_helper("datetime", Box::new(DateTime { zone }));
+    registry.register_helper("phone", Box::new(Phone { region }));
+    registry.register_helper("json", Box::new(Json { format }));
+    registry.register_helper("duration", Box::new(simple(duration)));
+    registry.register_helper("truncate", Box::new(simple(truncate)));
+    registry.register_helper("default", Box::new(simple(default)));
+    registry.register_helper("transcript", Box::new(simple(transcript)));
+}
+
+type SimpleFn = fn(&[&Value]) -> Result<Value, String>;
+
+/// A helper that maps its parameters to a value, escaped like any other.
+struct Simple(SimpleFn);
+
+fn simple(f: SimpleFn) -> Simple {
+    Simple(f)
+}
+
+impl HelperDef for Simple {
+    fn call_inner<'reg: 'rc, 'rc>(
+        &self,
+        h: &Helper<'rc>,
+        _: &'reg Handlebars<'reg>,
+        _: &'rc Context,
+        _: &mut RenderContext<'reg, 'rc>,
+    ) -> Result<ScopedJson<'rc>, RenderError> {
+        let params: Vec<&Value> = h.params().iter().map(|p| p.value()).collect();
+        (self.0)(&params)
+            .map(ScopedJson::Derived)
+            .map_err(|m| RenderErrorReason::Other(format!("{}: {m}", h.name())).into())
+    }
+}
+
+/// `{{datetime calltimestamp}}` or `{{datetime calltimestamp "%H:%M"}}`:
+/// seconds or milliseconds, shown in the configured time zone.
+struct DateTime {
+    zone: TimeZone,
+}
+
+impl HelperDef for DateTime {
+    fn call_inner<'reg: 'rc, 'rc>(
+        &self,
+        h: &Helper<'rc>,
+        _: &'reg Handlebars<'reg>,
+        _: &'rc Context,
+        _: &mut RenderContext<'reg, 'rc>,
+    ) -> Result<ScopedJson<'rc>, RenderError> {
+        let format = h.param(1).and_then(|p| p.value().as_str()).unwrap_or("%Y-%m-%d %H:%M %Z");
+        let Some(raw) = h.param(0).and_then(|p| p.value().as_i64()) else {
+            return Ok(ScopedJson::Derived(Value::String(String::new())));
+        };
+        let ms = if raw.abs() >= 1_000_000_000_000 { raw } else { raw * 1000 };
+        let text = jiff::Timestamp::from_millisecond(ms)
+            .map(|ts| ts.to_zoned_datetime(self.zone.clone()).strftime(format).to_string())
+            .map_err(|e| RenderErrorReason::Other(format!("datetime: {e}")))?;
+        Ok(ScopedJson::Derived(Value::String(text)))
+    }
+}
+
+/// `{{phone caller_phone_number}}`: E.164, empty for withheld or invalid.
+struct Phone {
+    region: Region,
+}
+
+impl HelperDef for Phone {
+    fn call_inner<'reg: 'rc, 'rc>(
+        &self,
+        h: &Helper<'rc>,
+        _: &'reg Handlebars<'reg>,
+        _: &'rc Context,
+        _: &mut RenderContext<'reg, 'rc>,
+    ) -> Result<ScopedJson<'rc>, RenderError> {
+        let e164 = h
+            .param(0)
+            .and_then(|p| p.value().as_str())
+            .and_then(|raw| phone::to_e164(raw, self.region))
+            .unwrap_or_default();
+        Ok(ScopedJson::Derived(Value::String(e164)))
+    }
+}
+
+/// `{{json value}}` writes a JSON value as is (never quoted again); in a
+/// Slack body its strings are Slack-escaped first.
+struct Json {
+    format: Format,
+}
+
+impl HelperDef for Json {
+    fn call<'reg: 'rc, 'rc>(
+        &self,
+        h: &Helper<'rc>,
+        _: &'reg Handlebars<'reg>,
+        _: &'rc Context,
+        _: &mut RenderContext<'reg, 'rc>,
+        out: &mut dyn Output,
+    ) -> HelperResult {
+        let value = h.param(0).map(|p| p.value().clone()).unwrap_or(Value::Null);
+        let value = match self.format {
+            Format::SlackJson => map_strings(value, &super::escape::slack),
+            _ => value,
+        };
+        let text = value.to_string();
+        let text = match self.format {
+            Format::Html => super::escape::html(&text),
+            _ => text,
+        };
+        out.write(&text)?;
+        Ok(())
+    }
+}
+
+fn map_strings(value: Value, f: &dyn Fn(&str) -> String) -> Value {
+    match value {
+        Value::String(s) => Value::String(f(&s)),
+        Value::Array(items) => Value::Array(items.into_iter().map(|v| map_strings(v, f)).collect()),
+        Value::Object(map) => Value::Object(map.into_iter().map(|(k, v)| (k, map_strings(v, f))).collect()),
+        other => other,
+    }
+}
+
+/// `{{duration callduration}}` → "2m 10s".
+fn duration(params: &[&Value]) -> Result<Value, String> {
+    let Some(secs) = params.first().and_then(|v| v.as_u64()) else {
+        return Ok(Value::String(String::new()));
+    };
+    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    let text = match (h, m) {
+        (0, 0) => format!("{s}s"),
+        (0, _) => format!("{m}m {s}s"),
+        _ => format!("{h}h {m}m"),
+    };
+    Ok(Value::String(text))
+}
+
+/// `{{truncate text 200}}`: at most that many characters, the last one
+/// "…" when text was cut; never splits a character.
+fn truncate(params: &[&Value]) -> Result<Value, String> {
+    let limit = params.get(1).and_then(|v| v.as_u64()).ok_or("needs a character count")? as usize;
+    let text = params.first().map(|v| render_text(v)).unwrap_or_default();
+    Ok(Value::String(truncate_chars(&text, limit)))
+}
+
+pub fn truncate_chars(text: &str, limit: usize) -> String {
+    if text.chars().count() <= limit {
+        return text.to_owned();
+    }
+    let kept: String = text.chars().take(limit.saturating_sub(1)).collect();
+    format!("{kept}…")
+}
+
+/// `{{default caller_name "Unknown caller"}}`: the fallback for null,
+/// missing or blank values.
+fn default(params: &[&Value]) -> Result<Value, String> {
+    let fallback = params.get(1).map(|v| (*v).clone()).unwrap_or(Value::String(String::new()));
+    Ok(match params.first() {
+        None | Some(Value::Null) => fallback,
+        Some(Value::String(s)) if s.trim().is_empty() => fallback,
+        Some(v) => (*v).clone(),
+    })
+}
+
+/// `{{transcript messages}}`: one "Caller: …" / "Assistant: …" line per
+/// message.
+fn transcript(params: &[&Value]) -> Result<Value, String> {
+    let lines: Vec<String> = params
+        .first()
+        .and_then(|v| v.as_array())
+        .map(|items| {
+            items
+                .iter()
+                .map(|m| {
+                    let who = match m.get("role").and_then(Value::as_str) {
+                        Some("user") => "Caller",
+                        Some("bot" | "assistant") => "Assistant",
+                        Some(other) => other,
+                        None => "?",
+                    };
+                    format!("{who}: {}", m.get("message").map(render_text).unwrap_or_default())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Value::String(lines.join("\n")))
+}
+
+fn render_text(value: &Value) -> String {
+    match value {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn truncate_counts_characters_not_bytes() {
+        assert_eq!(truncate_chars("🔥🔥🔥🔥", 3), "🔥🔥…");
+        assert_eq!(truncate_chars("Zoë", 3), "Zoë");
+        assert_eq!(truncate_chars("", 0), "");
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        for (secs, want) in [(41, "41s"), (130, "2m 10s"), (3720, "1h 2m")] {
+            assert_eq!(duration(&[&json!(secs)]).unwrap(), json!(want));
+        }
+    }
+
+    #[test]
+    fn default_replaces_null_and_blank() {
+        assert_eq!(default(&[&json!(null), &json!("x")]).unwrap(), json!("x"));
+        assert_eq!(default(&[&json!("  "), &json!("x")]).unwrap(), json!("x"));
+        assert_eq!(default(&[&json!("Bob"), &json!("x")]).unwrap(), json!("Bob"));
+    }
+}
