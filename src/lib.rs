@@ -2,7 +2,15 @@
 //! each into deliveries (Slack, HTTP, …) chosen by routes and written by
 //! templates. See DESIGN in the README for the flow.
 
+pub mod admin;
 pub mod call;
+pub mod cli;
 pub mod config;
+pub mod destinations;
+pub mod dispatch;
+pub mod ingest;
+pub mod pipeline;
 pub mod render;
 pub mod routing;
+pub mod server;
+pub mod store;

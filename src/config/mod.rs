@@ -10,6 +10,9 @@ use std::path::{Path, PathBuf};
 pub use model::*;
 pub use secrets::Secrets;
 
+/// The shortest source token accepted: the token is the whole credential.
+pub const MIN_TOKEN_LEN: usize = 12;
+
 /// What went wrong in the config, named by its dotted key where there is one.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -114,6 +117,29 @@ impl Config {
             [] => String::new(),
             vars => format!(" (unset environment variables: {})", vars.join(", ")),
         }
+    }
+
+    /// Every source must have a token: the URL is the only credential a
+    /// sender like Voice Mate can carry.
+    pub fn require_source_tokens(&self) -> Result<(), LoadError> {
+        if self.settings.sources.is_empty() {
+            return Err(self.error(ConfigError::key("sources", "no source is defined: nothing could post calls")));
+        }
+        for (name, source) in &self.settings.sources {
+            let key = format!("sources.{name}.token");
+            let length = source.token.trim().chars().count();
+            if length == 0 {
+                let message = format!("is empty: every source needs a token{}", self.empty_value_hint());
+                return Err(self.error(ConfigError::key(key, message)));
+            }
+            if length < MIN_TOKEN_LEN {
+                let message = format!(
+                    "is {length} characters; use at least {MIN_TOKEN_LEN} (e.g. the output of `openssl rand -hex 16`)"
+                );
+                return Err(self.error(ConfigError::key(key, message)));
+            }
+        }
+        Ok(())
     }
 
     pub fn error(&self, error: ConfigError) -> LoadError {

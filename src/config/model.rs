@@ -15,6 +15,9 @@ pub struct Settings {
     pub storage: StorageSettings,
     #[serde(default)]
     pub defaults: Defaults,
+    /// Folder of the handlebars templates.
+    #[serde(default = "default_templates_dir")]
+    pub templates_dir: String,
     #[serde(default)]
     pub delivery: DeliverySettings,
     #[serde(default)]
@@ -148,6 +151,10 @@ pub enum DestinationKind {
         #[serde(default)]
         expected_status: Vec<u16>,
     },
+}
+
+fn default_templates_dir() -> String {
+    "templates".into()
 }
 
 fn default_slack_template() -> String {

@@ -9,6 +9,10 @@ use serde_json::Value;
 
 use super::ConfigError;
 
+/// The shortest value redacted; source tokens must be longer (see
+/// `Config::require_source_tokens`).
+pub const MIN_REDACTED_LEN: usize = 6;
+
 /// Values that must never appear in logs or recorded attempts.
 #[derive(Debug, Clone, Default)]
 pub struct Secrets {
@@ -16,9 +20,11 @@ pub struct Secrets {
 }
 
 impl Secrets {
+    /// Remembers a secret. Values shorter than [`MIN_REDACTED_LEN`] are too
+    /// common to cut out of text (a region code from `${VAR}`, say).
     pub fn add(&mut self, value: &str) {
         let value = value.trim();
-        if !value.is_empty() {
+        if value.chars().count() >= MIN_REDACTED_LEN {
             self.values.insert(value.to_owned());
         }
     }
@@ -34,12 +40,30 @@ impl Secrets {
     }
 }
 
-/// Expands `${VAR}` and `${VAR:-default}` in the raw file text.
+/// Expands `${VAR}` and `${VAR:-default}` in the raw file text, except
+/// on comment lines.
 /// An unset variable without a default becomes empty and is reported in
 /// `unset`, so validation can name it when a required value ends up empty.
 pub fn expand_env(
     text: &str,
     env: impl Fn(&str) -> Option<String>,
+    secrets: &mut Secrets,
+    unset: &mut Vec<String>,
+) -> String {
+    text.split_inclusive('\n')
+        .map(|line| {
+            if line.trim_start().starts_with('#') {
+                line.to_owned()
+            } else {
+                expand_line(line, &env, secrets, unset)
+            }
+        })
+        .collect()
+}
+
+fn expand_line(
+    text: &str,
+    env: &impl Fn(&str) -> Option<String>,
     secrets: &mut Secrets,
     unset: &mut Vec<String>,
 ) -> String {
@@ -133,12 +157,12 @@ mod tests {
         let mut secrets = Secrets::default();
         let mut unset = Vec::new();
         let out = expand_env(
-            "a: ${TOKEN}\nb: ${MISSING}\nc: ${OTHER:-fallback}\nd: $HOME",
+            "a: ${TOKEN}\nb: ${MISSING}\nc: ${OTHER:-fallback}\nd: $HOME\n  # ${COMMENTED}\n",
             env,
             &mut secrets,
             &mut unset,
         );
-        assert_eq!(out, "a: s3cret-value\nb: \nc: fallback\nd: $HOME");
+        assert_eq!(out, "a: s3cret-value\nb: \nc: fallback\nd: $HOME\n  # ${COMMENTED}\n");
         assert_eq!(unset, vec!["MISSING".to_owned()]);
         assert_eq!(secrets.redact("url?token=s3cret-value&x=1"), "url?token=[redacted]&x=1");
     }

@@ -35,6 +35,14 @@ pub fn html(text: &str) -> String {
     out
 }
 
+/// A URL path segment or query value: everything but unreserved
+/// characters percent-encoded.
+pub fn url_component(text: &str) -> String {
+    use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+    const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+    utf8_percent_encode(text, COMPONENT).to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,7 +16,7 @@ pub fn register(registry: &mut Handlebars<'static>, format: Format, zone: TimeZo
     registry.register_helper("phone", Box::new(Phone { region }));
     registry.register_helper("json", Box::new(Json { format }));
     registry.register_helper("duration", Box::new(simple(duration)));
-    registry.register_helper("truncate", Box::new(simple(truncate)));
+    registry.register_helper("truncate", Box::new(Truncate { format }));
     registry.register_helper("default", Box::new(simple(default)));
     registry.register_helper("transcript", Box::new(simple(transcript)));
 }
@@ -116,6 +116,7 @@ impl HelperDef for Json {
         let text = value.to_string();
         let text = match self.format {
             Format::Html => super::escape::html(&text),
+            Format::Url => super::escape::url_component(&text),
             _ => text,
         };
         out.write(&text)?;
@@ -147,19 +148,55 @@ fn duration(params: &[&Value]) -> Result<Value, String> {
 }
 
 /// `{{truncate text 200}}`: at most that many characters, the last one
-/// "…" when text was cut; never splits a character.
-fn truncate(params: &[&Value]) -> Result<Value, String> {
-    let limit = params.get(1).and_then(|v| v.as_u64()).ok_or("needs a character count")? as usize;
-    let text = params.first().map(|v| render_text(v)).unwrap_or_default();
-    Ok(Value::String(truncate_chars(&text, limit)))
+/// "…" when text was cut; never splits a character. In a Slack body the
+/// count is taken after Slack escaping, which is what Slack's limits see.
+struct Truncate {
+    format: Format,
+}
+
+impl HelperDef for Truncate {
+    fn call_inner<'reg: 'rc, 'rc>(
+        &self,
+        h: &Helper<'rc>,
+        _: &'reg Handlebars<'reg>,
+        _: &'rc Context,
+        _: &mut RenderContext<'reg, 'rc>,
+    ) -> Result<ScopedJson<'rc>, RenderError> {
+        let limit = h
+            .param(1)
+            .and_then(|p| p.value().as_u64())
+            .ok_or_else(|| RenderErrorReason::Other("truncate: needs a character count".into()))?;
+        let text = h.param(0).map(|p| render_text(p.value())).unwrap_or_default();
+        let width = |c: char| match (self.format, c) {
+            (Format::SlackJson, '&') => 5,
+            (Format::SlackJson, '<' | '>') => 4,
+            _ => 1,
+        };
+        Ok(ScopedJson::Derived(Value::String(truncate_weighted(&text, limit as usize, width))))
+    }
 }
 
 pub fn truncate_chars(text: &str, limit: usize) -> String {
-    if text.chars().count() <= limit {
+    truncate_weighted(text, limit, |_| 1)
+}
+
+fn truncate_weighted(text: &str, limit: usize, width: impl Fn(char) -> usize) -> String {
+    if text.chars().map(&width).sum::<usize>() <= limit {
         return text.to_owned();
     }
-    let kept: String = text.chars().take(limit.saturating_sub(1)).collect();
-    format!("{kept}…")
+    let mut kept = String::new();
+    let mut used = 1; // the "…"
+    for c in text.chars() {
+        used += width(c);
+        if used > limit {
+            break;
+        }
+        kept.push(c);
+    }
+    if limit > 0 {
+        kept.push('…');
+    }
+    kept
 }
 
 /// `{{default caller_name "Unknown caller"}}`: the fallback for null,
@@ -215,6 +252,14 @@ mod tests {
         assert_eq!(truncate_chars("🔥🔥🔥🔥", 3), "🔥🔥…");
         assert_eq!(truncate_chars("Zoë", 3), "Zoë");
         assert_eq!(truncate_chars("", 0), "");
+    }
+
+    #[test]
+    fn slack_truncation_counts_escaped_characters() {
+        let slack_width = |c: char| if c == '&' { 5 } else { 1 };
+        assert_eq!(truncate_weighted("a&b&c", 8, slack_width), "a&b…");
+        assert_eq!(truncate_weighted("a&b&c", 7, slack_width), "a&…");
+        assert_eq!(truncate_weighted("a&b", 7, slack_width), "a&b");
     }
 
     #[test]

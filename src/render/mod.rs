@@ -24,12 +24,14 @@ pub enum Format {
     /// A Slack message body: JSON-escaped and Slack-escaped.
     SlackJson,
     Html,
-    /// Plain text, headers and URLs: values as they are.
+    /// A URL: values percent-encoded, so they stay inside their component.
+    Url,
+    /// Plain text and headers: values as they are.
     Text,
 }
 
 impl Format {
-    const ALL: [Format; 4] = [Format::Json, Format::SlackJson, Format::Html, Format::Text];
+    const ALL: [Format; 5] = [Format::Json, Format::SlackJson, Format::Html, Format::Url, Format::Text];
 
     /// The format a template file is written in, from its name.
     pub fn of_file(path: &str) -> Self {
@@ -47,6 +49,7 @@ impl Format {
             Self::Json => escape::json,
             Self::SlackJson => escape::slack_json,
             Self::Html => escape::html,
+            Self::Url => escape::url_component,
             Self::Text => |s: &str| s.to_owned(),
         }
     }
@@ -215,6 +218,12 @@ mod tests {
         assert_eq!(render(Format::Text, "[{{n}}]", json!({"n": null})).unwrap(), "[]");
         let err = render(Format::Text, "{{nope}}", json!({})).unwrap_err().to_string();
         assert!(err.contains("nope"), "{err}");
+    }
+
+    #[test]
+    fn url_values_cannot_leave_their_component() {
+        let out = render(Format::Url, "https://crm.test/calls/{{k}}?q={{q}}", json!({"k": "a/b@evil.test", "q": "x&y=z #"})).unwrap();
+        assert_eq!(out, "https://crm.test/calls/a%2Fb%40evil.test?q=x%26y%3Dz%20%23");
     }
 
     #[test]

@@ -1,0 +1,22 @@
+//! Operational endpoints: liveness and readiness.
+
+use actix_web::{HttpResponse, web};
+use serde_json::json;
+
+use crate::store::Store;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(healthz)).route("/readyz", web::get().to(readyz));
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({"status": "ok"}))
+}
+
+async fn readyz(store: web::Data<Store>) -> HttpResponse {
+    if store.ping().await {
+        HttpResponse::Ok().json(json!({"status": "ready"}))
+    } else {
+        HttpResponse::ServiceUnavailable().json(json!({"status": "store unreachable"}))
+    }
+}

@@ -1,0 +1,164 @@
+//! Sending an HTTP request and classifying the answer, shared by every
+//! destination that speaks HTTP.
+
+use std::time::Duration;
+
+use super::{Outcome, SendReport};
+
+/// A rendered HTTP request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpRequest {
+    pub method: reqwest::Method,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+    /// Statuses that count as delivered; any 2xx when empty.
+    pub expected_status: Vec<u16>,
+}
+
+/// Header names whose values are credentials whatever their source.
+const SENSITIVE_HEADERS: &[&str] = &["authorization", "proxy-authorization", "cookie", "x-api-key", "api-key", "x-api-token", "x-auth-token"];
+
+/// How much of a response body is kept with the attempt.
+const RESPONSE_EXCERPT: usize = 2000;
+
+impl HttpRequest {
+    pub fn describe(&self) -> String {
+        let mut text = format!("{} {}\n", self.method, self.url);
+        for (name, value) in &self.headers {
+            let shown = if SENSITIVE_HEADERS.contains(&name.to_ascii_lowercase().as_str()) { "[redacted]" } else { value };
+            text.push_str(&format!("{name}: {shown}\n"));
+        }
+        text.push('\n');
+        text.push_str(&self.body);
+        text
+    }
+}
+
+/// A shared client: connection pooling across destinations, fixed
+/// timeouts, no redirects (a redirect could leave the configured host).
+#[derive(Clone)]
+pub struct HttpSender {
+    client: reqwest::Client,
+}
+
+impl HttpSender {
+    pub fn new(connect_timeout: Duration, timeout: Duration) -> Result<Self, reqwest::Error> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(connect_timeout)
+            .timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("callbridge/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Self { client })
+    }
+
+    pub async fn send(&self, request: &HttpRequest) -> SendReport {
+        let mut builder = self.client.request(request.method.clone(), &request.url);
+        for (name, value) in &request.headers {
+            builder = builder.header(name, value);
+        }
+        let response = match builder.body(request.body.clone()).send().await {
+            Ok(response) => response,
+            Err(error) => {
+                return SendReport {
+                    outcome: Outcome::Retry { after: None },
+                    status: None,
+                    error: Some(describe_error(error)),
+                    response: None,
+                };
+            }
+        };
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after);
+        let body = response.text().await.unwrap_or_default();
+        let excerpt = crate::render::truncate_chars(&body, RESPONSE_EXCERPT);
+        classify(status.as_u16(), &request.expected_status, retry_after, excerpt)
+    }
+}
+
+/// Delivered on an expected status; 408, 429 and 5xx are worth a retry;
+/// any other status is permanent.
+pub fn classify(status: u16, expected: &[u16], retry_after: Option<Duration>, body: String) -> SendReport {
+    let delivered = if expected.is_empty() { (200..300).contains(&status) } else { expected.contains(&status) };
+    let (outcome, error) = if delivered {
+        (Outcome::Delivered, None)
+    } else if status == 408 || status == 429 || status >= 500 {
+        (Outcome::Retry { after: retry_after }, Some(format!("HTTP {status}: {body}")))
+    } else {
+        (Outcome::Permanent, Some(format!("HTTP {status}: {body}")))
+    };
+    SendReport { outcome, status: Some(status), error, response: Some(body) }
+}
+
+/// `Retry-After` as delay-seconds or an HTTP date.
+fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<f64>() {
+        return (secs >= 0.0 && secs.is_finite()).then(|| Duration::from_secs_f64(secs));
+    }
+    let when = jiff::fmt::rfc2822::parse(value).ok()?.timestamp();
+    let wait = when.as_millisecond() - jiff::Timestamp::now().as_millisecond();
+    Some(Duration::from_millis(wait.max(0) as u64))
+}
+
+fn describe_error(error: reqwest::Error) -> String {
+    let kind = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "connection failed"
+    } else {
+        "request failed"
+    };
+    // The URL may hold a credential (a Slack webhook): leave it out.
+    let error = error.without_url();
+    let mut text = format!("{kind}: {error}");
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_map_to_outcomes() {
+        let outcome = |status, expected: &[u16]| classify(status, expected, None, String::new()).outcome;
+        assert_eq!(outcome(200, &[]), Outcome::Delivered);
+        assert_eq!(outcome(204, &[]), Outcome::Delivered);
+        assert_eq!(outcome(200, &[201]), Outcome::Permanent);
+        for status in [408, 429, 500, 503] {
+            assert_eq!(outcome(status, &[]), Outcome::Retry { after: None }, "{status}");
+        }
+        for status in [400, 401, 403, 404, 410, 422] {
+            assert_eq!(outcome(status, &[]), Outcome::Permanent, "{status}");
+        }
+    }
+
+    #[test]
+    fn retry_after_in_seconds_or_as_a_date() {
+        assert_eq!(parse_retry_after("3"), Some(Duration::from_secs(3)));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("soon"), None);
+    }
+
+    #[test]
+    fn credentials_in_headers_are_not_described() {
+        let request = HttpRequest {
+            method: reqwest::Method::POST,
+            url: "https://x.test/a".into(),
+            headers: vec![("Authorization".into(), "Bearer abc".into()), ("X-Trace".into(), "1".into())],
+            body: "{}".into(),
+            expected_status: vec![],
+        };
+        assert_eq!(request.describe(), "POST https://x.test/a\nAuthorization: [redacted]\nX-Trace: 1\n\n{}");
+    }
+}

@@ -1,0 +1,193 @@
+//! The dispatcher: per destination, workers claim due deliveries from the
+//! store, render and send them, record the attempt and decide what comes
+//! next. Each destination has its own loop and concurrency, so a slow one
+//! never holds up another.
+
+mod backoff;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{Notify, Semaphore};
+use tokio::task::JoinSet;
+
+pub use backoff::Backoff;
+
+use crate::call::CallSummary;
+use crate::config::{DeliverySettings, Secrets};
+use crate::destinations::Outcome;
+use crate::pipeline::{CallMeta, Pipeline};
+use crate::store::{AttemptRecord, Claimed, NextStep, Store, now_ms};
+
+/// Wakes a destination's workers when ingest planned work for it.
+#[derive(Clone, Default)]
+pub struct Wakers(Arc<HashMap<String, Arc<Notify>>>);
+
+impl Wakers {
+    pub fn new<'a>(destinations: impl IntoIterator<Item = &'a String>) -> Self {
+        Self(Arc::new(destinations.into_iter().map(|d| (d.clone(), Arc::new(Notify::new()))).collect()))
+    }
+
+    pub fn wake(&self, destination: &str) {
+        if let Some(notify) = self.0.get(destination) {
+            notify.notify_one();
+        }
+    }
+}
+
+pub struct Dispatcher {
+    store: Store,
+    pipeline: Arc<Pipeline>,
+    secrets: Secrets,
+    settings: DeliverySettings,
+    wakers: Wakers,
+}
+
+impl Dispatcher {
+    pub fn new(store: Store, pipeline: Arc<Pipeline>, secrets: Secrets, settings: DeliverySettings, wakers: Wakers) -> Arc<Self> {
+        Arc::new(Self { store, pipeline, secrets, settings, wakers })
+    }
+
+    /// Runs one loop per destination until the returned set is dropped.
+    pub fn spawn(self: &Arc<Self>) -> JoinSet<()> {
+        let mut loops = JoinSet::new();
+        for (name, route) in &self.pipeline.destinations {
+            let this = Arc::clone(self);
+            let name = name.clone();
+            let slots = Arc::new(Semaphore::new(route.concurrency));
+            loops.spawn(async move { this.run_destination(name, slots).await });
+        }
+        loops
+    }
+
+    async fn run_destination(self: Arc<Self>, destination: String, slots: Arc<Semaphore>) {
+        let notify = self.wakers.0.get(&destination).cloned().unwrap_or_default();
+        let lease_ms = (self.settings.timeout + self.settings.connect_timeout + Duration::from_secs(30)).as_millis() as i64;
+        loop {
+            // Wait for a free slot before claiming, so nothing is leased
+            // that cannot be sent at once.
+            let Ok(first) = Arc::clone(&slots).acquire_owned().await else { return };
+            let free = slots.available_permits() as i64 + 1;
+            let claimed = match self.store.claim(&destination, now_ms(), lease_ms, free).await {
+                Ok(claimed) => claimed,
+                Err(error) => {
+                    tracing::error!(%destination, %error, "claiming deliveries failed");
+                    Vec::new()
+                }
+            };
+            if claimed.is_empty() {
+                drop(first);
+                let wait = self.idle_wait(&destination).await;
+                tokio::select! {
+                    _ = notify.notified() => {}
+                    _ = tokio::time::sleep(wait) => {}
+                }
+                continue;
+            }
+            let mut permits = vec![first];
+            for _ in 1..claimed.len() {
+                match Arc::clone(&slots).try_acquire_owned() {
+                    Ok(permit) => permits.push(permit),
+                    Err(_) => break,
+                }
+            }
+            for (delivery, permit) in claimed.into_iter().zip(permits) {
+                let this = Arc::clone(&self);
+                let notify = Arc::clone(&notify);
+                tokio::spawn(async move {
+                    this.attempt(delivery).await;
+                    drop(permit);
+                    // A slot is free again: look for more work.
+                    notify.notify_one();
+                });
+            }
+        }
+    }
+
+    /// Sleep until the next retry falls due, but never past the poll
+    /// interval (work may also come from another process or a replay).
+    async fn idle_wait(&self, destination: &str) -> Duration {
+        let poll = self.settings.poll_interval;
+        match self.store.next_due(destination).await {
+            Ok(Some(due)) => Duration::from_millis((due - now_ms()).clamp(0, poll.as_millis() as i64) as u64),
+            _ => poll,
+        }
+    }
+
+    async fn attempt(&self, delivery: Claimed) {
+        let started_at = now_ms();
+        let clock = Instant::now();
+        let attempt_number = delivery.attempts as u32 + 1;
+        let prepared = self
+            .pipeline
+            .destinations
+            .get(&delivery.destination)
+            .ok_or_else(|| format!("destination `{}` is no longer configured", delivery.destination))
+            .and_then(|route| Ok((route, self.render(route, &delivery)?)));
+        let (next, record) = match prepared {
+            Err(reason) => (
+                NextStep::Dead(reason.clone()),
+                AttemptRecord { started_at, duration_ms: 0, error: Some(reason), ..Default::default() },
+            ),
+            Ok((route, rendered)) => {
+                let report = route.destination.send(&rendered).await;
+                let error = report.error.as_deref().map(|e| self.secrets.redact(e));
+                let next = match report.outcome {
+                    Outcome::Delivered => NextStep::Delivered,
+                    Outcome::Permanent => NextStep::Dead(error.clone().unwrap_or_default()),
+                    Outcome::Retry { .. } if attempt_number >= self.settings.max_attempts => NextStep::Dead(format!(
+                        "gave up after {attempt_number} attempts: {}",
+                        error.clone().unwrap_or_default()
+                    )),
+                    Outcome::Retry { after } => {
+                        let delay = self.backoff().delay(attempt_number, after);
+                        NextStep::RetryAt(now_ms() + delay.as_millis() as i64)
+                    }
+                };
+                let record = AttemptRecord {
+                    started_at,
+                    duration_ms: clock.elapsed().as_millis() as i64,
+                    status: report.status,
+                    error,
+                    request: Some(self.secrets.redact(&rendered.describe())),
+                    response: report.response.as_deref().map(|r| self.secrets.redact(r)),
+                };
+                (next, record)
+            }
+        };
+        tracing::info!(
+            call_id = %delivery.call_id,
+            destination = %delivery.destination,
+            attempt = attempt_number,
+            status = record.status,
+            outcome = ?next,
+            duration_ms = record.duration_ms,
+            "delivery attempt"
+        );
+        if let Err(error) = self.store.record_attempt(delivery.delivery_id, &record, &next).await {
+            // The lease runs out and the delivery is tried again.
+            tracing::error!(delivery_id = delivery.delivery_id, %error, "recording an attempt failed");
+        }
+    }
+
+    fn render(&self, route: &crate::pipeline::Route, delivery: &Claimed) -> Result<crate::destinations::Rendered, String> {
+        let call = CallSummary::parse(delivery.payload.as_bytes(), self.pipeline.region)
+            .map_err(|e| format!("stored call cannot be read: {e}"))?;
+        let meta = CallMeta { call_id: &delivery.call_id, source: &delivery.source, received_at_ms: delivery.received_at };
+        let context = self.pipeline.context(&call, &meta);
+        let message = self.pipeline.message(&context, &delivery.call_id, &delivery.destination);
+        route
+            .destination
+            .render(&self.pipeline.renderer, &message)
+            .map_err(|e| self.secrets.redact(&e.to_string()))
+    }
+
+    fn backoff(&self) -> Backoff {
+        Backoff {
+            initial: self.settings.initial_backoff,
+            max: self.settings.max_backoff,
+            max_retry_after: self.settings.max_retry_after,
+        }
+    }
+}

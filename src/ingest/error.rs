@@ -1,0 +1,56 @@
+//! Every ingest error is a status and a JSON body that names the problem.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("unknown source `{0}`")]
+    UnknownSource(String),
+    #[error("missing token: pass it as ?token=… or Authorization: Bearer …")]
+    MissingToken,
+    #[error("wrong token for source `{0}`")]
+    WrongToken(String),
+    #[error("unsupported content type `{0}`: send the call summary as a JSON body")]
+    UnsupportedContentType(String),
+    #[error("unsupported content encoding `{0}`: use gzip or none")]
+    UnsupportedEncoding(String),
+    #[error("body is larger than the limit of {limit} bytes")]
+    TooLarge { limit: u64 },
+    #[error("gzip body decodes to more than the limit of {limit} bytes")]
+    DecodedTooLarge { limit: u64 },
+    #[error("gzip body cannot be decoded: {0}")]
+    BadGzip(String),
+    #[error("{0}")]
+    BadBody(String),
+    #[error("reading the request body failed: {0}")]
+    BodyRead(String),
+    #[error("the call could not be stored; try again")]
+    StoreUnavailable,
+    #[error("no such endpoint: calls are posted to /hooks/{{source}}")]
+    NotFound,
+    #[error("method not allowed: calls are sent with POST")]
+    MethodNotAllowed,
+}
+
+impl ResponseError for IngestError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::UnknownSource(_) | Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::MissingToken | Self::WrongToken(_) => StatusCode::UNAUTHORIZED,
+            Self::UnsupportedContentType(_) | Self::UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::TooLarge { .. } | Self::DecodedTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::BadGzip(_) | Self::BadBody(_) | Self::BodyRead(_) => StatusCode::BAD_REQUEST,
+            Self::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status_code());
+        if matches!(self, Self::StoreUnavailable) {
+            response.insert_header(("Retry-After", "5"));
+        }
+        response.json(serde_json::json!({ "error": self.to_string() }))
+    }
+}

@@ -1,0 +1,112 @@
+//! The webhook receiver: authenticate, read and parse the body leniently,
+//! route, and store the call with its deliveries before answering.
+
+mod auth;
+mod body;
+mod error;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::json;
+
+pub use body::BodyLimits;
+pub use error::IngestError;
+
+use crate::call::CallSummary;
+use crate::config::SourceSettings;
+use crate::dispatch::Wakers;
+use crate::pipeline::{CallMeta, Pipeline};
+use crate::store::{IngestOutcome, NewCall, Store, now_ms};
+
+pub struct IngestState {
+    tokens: HashMap<String, auth::Token>,
+    pipeline: Arc<Pipeline>,
+    store: Store,
+    wakers: Wakers,
+    limits: BodyLimits,
+}
+
+impl IngestState {
+    pub fn new<'a>(
+        sources: impl IntoIterator<Item = (&'a String, &'a SourceSettings)>,
+        pipeline: Arc<Pipeline>,
+        store: Store,
+        wakers: Wakers,
+        limits: BodyLimits,
+    ) -> Self {
+        let tokens = sources.into_iter().map(|(name, s)| (name.clone(), auth::Token::new(&s.token))).collect();
+        Self { tokens, pipeline, store, wakers, limits }
+    }
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/hooks/{source}")
+            .route(web::post().to(receive))
+            .default_service(web::to(|| async { Err::<HttpResponse, _>(IngestError::MethodNotAllowed) })),
+    );
+}
+
+async fn receive(
+    request: HttpRequest,
+    source: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<IngestState>,
+) -> Result<HttpResponse, IngestError> {
+    let source = source.into_inner();
+    let token = state.tokens.get(&source).ok_or_else(|| IngestError::UnknownSource(source.clone()))?;
+    let presented = auth::presented(&request).ok_or(IngestError::MissingToken)?;
+    if !token.matches(&presented) {
+        tracing::warn!(%source, "rejected call: wrong token");
+        return Err(IngestError::WrongToken(source));
+    }
+    body::check_content_type(&request)?;
+    let body = body::read(&request, payload, state.limits).await?;
+    let call = CallSummary::parse(&body, state.pipeline.region).map_err(|e| IngestError::BadBody(e.to_string()))?;
+
+    let id = uuid::Uuid::now_v7().to_string();
+    let received_at = now_ms();
+    let context = state.pipeline.context(&call, &CallMeta { call_id: &id, source: &source, received_at_ms: received_at });
+    let decision = state.pipeline.router.route(&context);
+    let new_call = NewCall {
+        id,
+        source: source.clone(),
+        dedupe_key: call.dedupe_key(&body),
+        received_at,
+        // The body is valid UTF-8: parse checked it.
+        payload: String::from_utf8_lossy(&body).into_owned(),
+        caller_name: call.caller_name.clone(),
+        caller_phone_e164: call.caller_phone_e164.clone(),
+        routes: decision.routes,
+        destinations: decision.destinations,
+    };
+    let outcome = state.store.ingest(new_call).await.map_err(|error| {
+        tracing::error!(%source, %error, "storing a call failed");
+        IngestError::StoreUnavailable
+    })?;
+    Ok(match outcome {
+        IngestOutcome::Accepted { id, deliveries } => {
+            if deliveries.is_empty() {
+                tracing::warn!(call_id = %id, %source, "call accepted but no route takes it (unrouted)");
+            } else {
+                tracing::info!(call_id = %id, %source, deliveries = deliveries.len(), "call accepted");
+            }
+            for (_, destination) in &deliveries {
+                state.wakers.wake(destination);
+            }
+            let deliveries: Vec<_> = deliveries.iter().map(|(id, d)| json!({"id": id, "destination": d})).collect();
+            HttpResponse::Accepted().json(json!({"id": id, "deliveries": deliveries}))
+        }
+        IngestOutcome::Duplicate { id } => {
+            tracing::info!(call_id = %id, %source, "duplicate call ignored");
+            HttpResponse::Ok().json(json!({"id": id, "duplicate": true}))
+        }
+    })
+}
+
+/// JSON 404 for every other path.
+pub async fn not_found() -> Result<HttpResponse, IngestError> {
+    Err(IngestError::NotFound)
+}

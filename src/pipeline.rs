@@ -1,0 +1,119 @@
+//! Everything built from the config that turns a stored call into sends:
+//! the router, the compiled templates and the destinations. Built once at
+//! load, so a broken config or template is found before any call arrives.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use jiff::tz::TimeZone;
+use serde_json::{Value, json};
+
+use crate::call::{CallSummary, Region, phone};
+use crate::config::{Config, ConfigError, DestinationKind, LoadError};
+use crate::destinations::{Destination, HttpDestination, HttpSender, Message, SlackDestination, http::HttpSettings};
+use crate::render::{Format, Renderer};
+use crate::routing::Router;
+
+pub struct Pipeline {
+    pub router: Router,
+    pub renderer: Renderer,
+    pub destinations: BTreeMap<String, Route>,
+    pub region: Region,
+    pub zone: TimeZone,
+}
+
+/// A destination and how many sends it may have in flight.
+pub struct Route {
+    pub destination: Arc<dyn Destination>,
+    pub concurrency: usize,
+}
+
+/// Where a stored call came from, for templates.
+pub struct CallMeta<'a> {
+    pub call_id: &'a str,
+    pub source: &'a str,
+    pub received_at_ms: i64,
+}
+
+impl Pipeline {
+    pub fn build(config: &Config) -> Result<Self, LoadError> {
+        Self::build_inner(config).map_err(|e| config.error(e))
+    }
+
+    fn build_inner(config: &Config) -> Result<Self, ConfigError> {
+        let settings = &config.settings;
+        let zone = TimeZone::get(&settings.defaults.timezone)
+            .map_err(|e| ConfigError::key("defaults.timezone", e.to_string()))?;
+        let region = phone::region(&settings.defaults.phone_region)
+            .ok_or_else(|| ConfigError::key("defaults.phone_region", "is not an ISO 3166 region code such as NL"))?;
+        let mut renderer = Renderer::new(config.resolve_path(&settings.templates_dir), zone.clone(), region);
+        let sender = HttpSender::new(settings.delivery.connect_timeout, settings.delivery.timeout)
+            .map_err(|e| ConfigError::Invalid(format!("cannot build the HTTP client: {e}")))?;
+
+        let mut destinations = BTreeMap::new();
+        for (name, destination) in &settings.destinations {
+            let key = format!("destinations.{name}");
+            let built: Arc<dyn Destination> = match &destination.kind {
+                DestinationKind::Slack { webhook_url, template } => {
+                    if webhook_url.trim().is_empty() {
+                        return Err(ConfigError::key(
+                            format!("{key}.webhook_url"),
+                            format!("is empty{}", config.empty_value_hint()),
+                        ));
+                    }
+                    Arc::new(SlackDestination::new(&key, webhook_url, template, &mut renderer, sender.clone())?)
+                }
+                DestinationKind::Http { url, method, headers, template, expected_status } => {
+                    let http = HttpSettings { url, method, headers, template, expected_status };
+                    Arc::new(HttpDestination::new(&key, http, &mut renderer, sender.clone())?)
+                }
+            };
+            let concurrency = destination.concurrency.unwrap_or(settings.delivery.concurrency);
+            if concurrency == 0 {
+                return Err(ConfigError::key(format!("{key}.concurrency"), "must be at least 1"));
+            }
+            destinations.insert(name.clone(), Route { destination: built, concurrency });
+        }
+        let router = Router::new(&settings.routes, |name| destinations.contains_key(name))?;
+        Ok(Self { router, renderer, destinations, region, zone })
+    }
+
+    /// Compiles every template file in the template folder, used or not,
+    /// so `check` finds a broken one before a route starts using it.
+    pub fn check_all_templates(&mut self) -> Result<usize, ConfigError> {
+        let files = self.renderer.template_files();
+        for file in &files {
+            let format = match Format::of_file(file) {
+                Format::Json if file.starts_with("slack/") => Format::SlackJson,
+                format => format,
+            };
+            self.renderer
+                .load_file(format, file)
+                .map_err(|e| ConfigError::key("templates_dir", e.to_string()))?;
+        }
+        Ok(files.len())
+    }
+
+    /// The call as templates and matchers see it, with `callbridge.*`
+    /// telling which call, from where, and when it was received.
+    pub fn context(&self, call: &CallSummary, meta: &CallMeta<'_>) -> Value {
+        let mut context = call.to_context();
+        if let Value::Object(map) = &mut context {
+            map.insert(
+                "callbridge".into(),
+                json!({
+                    "call_id": meta.call_id,
+                    "source": meta.source,
+                    "received_at": meta.received_at_ms / 1000,
+                }),
+            );
+        }
+        context
+    }
+
+    pub fn message(&self, context: &Value, call_id: &str, destination: &str) -> Message {
+        let mut context = context.clone();
+        context["callbridge"]["destination"] = json!(destination);
+        Message { call_id: call_id.to_owned(), destination: destination.to_owned(), context }
+    }
+}
