@@ -190,4 +190,11 @@ impl Store {
         let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM calls").fetch_one(&self.reader).await?;
         Ok(n)
     }
+
+    /// Calls that no route took.
+    pub async fn count_unrouted(&self) -> Result<i64, StoreError> {
+        let (n,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM calls WHERE unrouted = 1").fetch_one(&self.reader).await?;
+        Ok(n)
+    }
 }

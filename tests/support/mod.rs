@@ -1,0 +1,205 @@
+//! Shared test harness: the real server on a random loopback port with a
+//! temp SQLite file and the repo's templates; wiremock servers stand in
+//! for Slack and a CRM.
+
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use callbridge::config::Config;
+use callbridge::server::Application;
+use callbridge::store::{AttemptRow, DeliveryRow, Store};
+use serde_json::Value;
+
+pub const TOKEN: &str = "test-token-0123456789";
+
+pub fn repo_path(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+pub fn payload_path(name: &str) -> PathBuf {
+    repo_path("../shared/payloads").join(name)
+}
+
+pub fn payload(name: &str) -> Vec<u8> {
+    std::fs::read(payload_path(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// Every shared payload file, sorted by name.
+pub fn payload_names() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(repo_path("../shared/payloads"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".json"))
+        .collect();
+    names.sort();
+    names
+}
+
+/// A config with one source and fast retries; `destinations_and_routes`
+/// is YAML appended at the top level.
+pub fn config_yaml(destinations_and_routes: &str) -> String {
+    format!(
+        r#"
+server:
+  listen: "127.0.0.1:0"
+  max_body: 64KiB
+  max_decompressed_body: 256KiB
+storage:
+  url: "sqlite://callbridge.db"
+templates_dir: "{templates}"
+defaults:
+  timezone: Europe/Amsterdam
+  phone_region: NL
+delivery:
+  max_attempts: 5
+  initial_backoff: 50ms
+  max_backoff: 200ms
+  max_retry_after: 5s
+  timeout: 5s
+  poll_interval: 100ms
+sources:
+  voicemate:
+    token: "{TOKEN}"
+{destinations_and_routes}
+"#,
+        templates = repo_path("templates").display()
+    )
+}
+
+/// A Slack destination at `url` taking every call.
+pub fn slack_config(url: &str) -> String {
+    config_yaml(&format!(
+        r#"
+destinations:
+  slack:
+    type: slack
+    webhook_url: "{url}/services/T000/B000/XXXXSECRETXXXX"
+routes:
+  - name: all
+    to: [slack]
+"#
+    ))
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub dir: tempfile::TempDir,
+    pub client: reqwest::Client,
+    pub store: Store,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl TestApp {
+    pub async fn spawn(yaml: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("callbridge.yaml");
+        std::fs::write(&file, yaml).unwrap();
+        let config = Config::load(&file).expect("test config loads");
+        let app = Application::build(config).await.expect("app builds");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let server = tokio::spawn(async move {
+            let _ = app.run_until_stopped().await;
+        });
+        let store = Store::open(&format!("sqlite://{}", dir.path().join("callbridge.db").display()), dir.path())
+            .await
+            .unwrap();
+        Self { address, dir, client: reqwest::Client::new(), store, server }
+    }
+
+    pub fn hook_url(&self) -> String {
+        format!("{}/hooks/voicemate?token={TOKEN}", self.address)
+    }
+
+    pub async fn post(&self, body: impl Into<reqwest::Body>) -> reqwest::Response {
+        self.client
+            .post(self.hook_url())
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Posts and returns the status and the JSON answer.
+    pub async fn post_json(&self, body: impl Into<reqwest::Body>) -> (u16, Value) {
+        let response = self.post(body).await;
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap())
+    }
+
+    /// Posts a payload file that must be accepted; returns the call id.
+    pub async fn accept(&self, name: &str) -> String {
+        let (status, answer) = self.post_json(payload(name)).await;
+        assert_eq!(status, 202, "{name}: {answer}");
+        answer["id"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn deliveries(&self, call_id: &str) -> Vec<DeliveryRow> {
+        self.store.deliveries_of_call(call_id).await.unwrap()
+    }
+
+    /// Waits until the call's delivery to `destination` reaches `state`.
+    pub async fn wait_for_state(&self, call_id: &str, destination: &str, state: &str) -> DeliveryRow {
+        let found = poll(Duration::from_secs(20), || async {
+            self.deliveries(call_id).await.into_iter().find(|d| d.destination == destination && d.state == state)
+        })
+        .await;
+        match found {
+            Some(delivery) => delivery,
+            None => {
+                let now = self.deliveries(call_id).await;
+                panic!("delivery of {call_id} to {destination} never became {state}: {now:?}")
+            }
+        }
+    }
+
+    pub async fn attempts(&self, delivery_id: i64) -> Vec<AttemptRow> {
+        self.store.attempts_of_delivery(delivery_id).await.unwrap()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// Polls `check` until it returns Some, or gives up after `limit`.
+pub async fn poll<T, F, Fut>(limit: Duration, mut check: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Some(value) = check().await {
+            return Some(value);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Requests a wiremock server received, waiting until there are `n`.
+pub async fn received(server: &wiremock::MockServer, n: usize) -> Vec<wiremock::Request> {
+    poll(Duration::from_secs(20), || async {
+        let requests = server.received_requests().await.unwrap_or_default();
+        (requests.len() >= n).then_some(requests)
+    })
+    .await
+    .unwrap_or_else(|| panic!("expected {n} requests at the sink"))
+}
+
+/// Validates `instance` against a JSON Schema file from shared/contracts.
+pub fn assert_valid(schema_file: &str, instance: &Value) {
+    let schema: Value =
+        serde_json::from_slice(&std::fs::read(repo_path("../shared/contracts").join(schema_file)).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator.iter_errors(instance).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    assert!(errors.is_empty(), "{schema_file}: {errors:#?}\n{instance:#}");
+}
