@@ -1,0 +1,85 @@
+//! Durability across a crash: a call acknowledged with 202 is delivered
+//! after the daemon is killed with SIGKILL and started again.
+
+mod support;
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use support::*;
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn start(config: &std::path::Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_callbridge"))
+        .args(["--config", config.to_str().unwrap(), "serve"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+async fn wait_healthy(client: &reqwest::Client, base: &str) {
+    let up = poll(Duration::from_secs(20), || async {
+        client.get(format!("{base}/healthz")).send().await.ok().filter(|r| r.status().is_success())
+    })
+    .await;
+    assert!(up.is_some(), "daemon did not come up at {base}");
+}
+
+#[tokio::test]
+async fn an_acknowledged_call_is_delivered_after_a_kill_and_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app_port, sink_port) = (free_port(), free_port());
+    let yaml = slack_config(&format!("http://127.0.0.1:{sink_port}"))
+        .replace("127.0.0.1:0", &format!("127.0.0.1:{app_port}"))
+        .replace("max_attempts: 5", "max_attempts: 1000");
+    let config = dir.path().join("callbridge.yaml");
+    std::fs::write(&config, yaml).unwrap();
+    let base = format!("http://127.0.0.1:{app_port}");
+    let client = reqwest::Client::new();
+
+    // Slack is down: the call is stored and acknowledged, not delivered.
+    let mut daemon = start(&config);
+    wait_healthy(&client, &base).await;
+    let response = client
+        .post(format!("{base}/hooks/voicemate?token={TOKEN}"))
+        .body(payload("01-docs-example.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 202);
+    let id = response.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    kill(Pid::from_raw(daemon.id() as i32), Signal::SIGKILL).unwrap();
+    daemon.wait().unwrap();
+
+    // Slack comes back, then the daemon.
+    let sink = MockServer::builder()
+        .listener(TcpListener::bind(("127.0.0.1", sink_port)).unwrap())
+        .start()
+        .await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200).set_body_string("ok")).mount(&sink).await;
+    let mut daemon = start(&config);
+    wait_healthy(&client, &base).await;
+
+    let store = callbridge::store::Store::open("sqlite://callbridge.db", dir.path()).await.unwrap();
+    let delivered = poll(Duration::from_secs(20), || async {
+        let deliveries = store.deliveries_of_call(&id).await.unwrap();
+        deliveries.into_iter().find(|d| d.state == "delivered")
+    })
+    .await;
+    kill(Pid::from_raw(daemon.id() as i32), Signal::SIGKILL).unwrap();
+    daemon.wait().unwrap();
+    assert!(delivered.is_some(), "the call was not delivered after the restart");
+    let requests = sink.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 1);
+    let body: serde_json::Value = serde_json::from_slice(&requests[0].body).unwrap();
+    assert_eq!(body["blocks"][0]["text"]["text"], "📞 Bob");
+}
