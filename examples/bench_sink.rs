@@ -12,7 +12,9 @@ use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 type Counter = Arc<AtomicU64>;
 
 async fn count(counter: web::Data<Counter>) -> HttpResponse {
-    HttpResponse::Ok().content_type("text/plain").body(counter.load(Ordering::Relaxed).to_string())
+    HttpResponse::Ok()
+        .content_type("text/plain")
+        .body(counter.load(Ordering::Relaxed).to_string())
 }
 
 /// Any other path: POST is a delivery, anything else is not found.

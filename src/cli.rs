@@ -13,10 +13,19 @@ use crate::pipeline::{CallMeta, Pipeline};
 use crate::server::Application;
 
 #[derive(Parser)]
-#[command(name = "callbridge", version, about = "Turns voice-assistant call summaries into Slack messages, emails, CRM records and reminders")]
+#[command(
+    name = "callbridge",
+    version,
+    about = "Turns voice-assistant call summaries into Slack messages, emails, CRM records and reminders"
+)]
 pub struct Cli {
     /// The config file.
-    #[arg(long, global = true, default_value = "config/callbridge.yaml", env = "CALLBRIDGE_CONFIG")]
+    #[arg(
+        long,
+        global = true,
+        default_value = "config/callbridge.yaml",
+        env = "CALLBRIDGE_CONFIG"
+    )]
     config: PathBuf,
     #[command(subcommand)]
     command: Command,
@@ -75,7 +84,11 @@ fn render(config: &Config, payload: &Path, source: &str) -> anyhow::Result<Value
     let body = std::fs::read(payload).with_context(|| format!("cannot read {}", payload.display()))?;
     let call = CallSummary::parse(&body, pipeline.region).with_context(|| format!("{}", payload.display()))?;
     let call_id = "preview";
-    let meta = CallMeta { call_id, source, received_at_ms: crate::store::now_ms() };
+    let meta = CallMeta {
+        call_id,
+        source,
+        received_at_ms: crate::store::now_ms(),
+    };
     let context = pipeline.context(&call, &meta);
     let decision = pipeline.router.route(&context);
     let deliveries: Vec<Value> = decision

@@ -61,10 +61,28 @@ impl Pipeline {
                             format!("is empty{}", config.empty_value_hint()),
                         ));
                     }
-                    Arc::new(SlackDestination::new(&key, webhook_url, template, &mut renderer, sender.clone())?)
+                    Arc::new(SlackDestination::new(
+                        &key,
+                        webhook_url,
+                        template,
+                        &mut renderer,
+                        sender.clone(),
+                    )?)
                 }
-                DestinationKind::Http { url, method, headers, template, expected_status } => {
-                    let http = HttpSettings { url, method, headers, template, expected_status };
+                DestinationKind::Http {
+                    url,
+                    method,
+                    headers,
+                    template,
+                    expected_status,
+                } => {
+                    let http = HttpSettings {
+                        url,
+                        method,
+                        headers,
+                        template,
+                        expected_status,
+                    };
                     Arc::new(HttpDestination::new(&key, http, &mut renderer, sender.clone())?)
                 }
             };
@@ -72,10 +90,22 @@ impl Pipeline {
             if concurrency == 0 {
                 return Err(ConfigError::key(format!("{key}.concurrency"), "must be at least 1"));
             }
-            destinations.insert(name.clone(), Route { destination: built, concurrency });
+            destinations.insert(
+                name.clone(),
+                Route {
+                    destination: built,
+                    concurrency,
+                },
+            );
         }
         let router = Router::new(&settings.routes, |name| destinations.contains_key(name))?;
-        Ok(Self { router, renderer, destinations, region, zone })
+        Ok(Self {
+            router,
+            renderer,
+            destinations,
+            region,
+            zone,
+        })
     }
 
     /// Compiles every template file in the template folder, used or not,
@@ -114,6 +144,10 @@ impl Pipeline {
     pub fn message(&self, context: &Value, call_id: &str, destination: &str) -> Message {
         let mut context = context.clone();
         context["callbridge"]["destination"] = json!(destination);
-        Message { call_id: call_id.to_owned(), destination: destination.to_owned(), context }
+        Message {
+            call_id: call_id.to_owned(),
+            destination: destination.to_owned(),
+            context,
+        }
     }
 }

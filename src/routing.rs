@@ -47,17 +47,14 @@ pub struct Decision {
 
 impl Router {
     /// Compiles the routes; `destination_exists` checks every target.
-    pub fn new(
-        settings: &[RouteSettings],
-        destination_exists: impl Fn(&str) -> bool,
-    ) -> Result<Self, ConfigError> {
+    pub fn new(settings: &[RouteSettings], destination_exists: impl Fn(&str) -> bool) -> Result<Self, ConfigError> {
         let mut routes = Vec::with_capacity(settings.len());
         for (i, route) in settings.iter().enumerate() {
             let key = format!("routes[{i}]");
             let mut conditions = Vec::new();
             for (path, spec) in &route.matchers {
-                let condition = Condition::parse(spec)
-                    .map_err(|m| ConfigError::key(format!("{key}.match.{path}"), m))?;
+                let condition =
+                    Condition::parse(spec).map_err(|m| ConfigError::key(format!("{key}.match.{path}"), m))?;
                 conditions.push((path.clone(), condition));
             }
             if route.to.is_empty() {
@@ -120,9 +117,15 @@ impl Condition {
             return Ok(Self::Equals(spec.clone()));
         };
         let [(op, arg)] = map.iter().collect::<Vec<_>>()[..] else {
-            return Err("a condition has exactly one operator (equals, one_of, regex, exists, empty, gt, gte, lt, lte)".into());
+            return Err(
+                "a condition has exactly one operator (equals, one_of, regex, exists, empty, gt, gte, lt, lte)".into(),
+            );
         };
-        let number = || arg.as_f64().or_else(|| arg.as_str()?.parse().ok()).ok_or(format!("`{op}` needs a number"));
+        let number = || {
+            arg.as_f64()
+                .or_else(|| arg.as_str()?.parse().ok())
+                .ok_or(format!("`{op}` needs a number"))
+        };
         let flag = || as_bool(arg).ok_or(format!("`{op}` needs true or false"));
         Ok(match op.as_str() {
             "equals" => Self::Equals(arg.clone()),
@@ -140,7 +143,11 @@ impl Condition {
             "gte" => Self::Compare(Ordering::Gte, number()?),
             "lt" => Self::Compare(Ordering::Lt, number()?),
             "lte" => Self::Compare(Ordering::Lte, number()?),
-            other => return Err(format!("unknown operator `{other}` (equals, one_of, regex, exists, empty, gt, gte, lt, lte)")),
+            other => {
+                return Err(format!(
+                    "unknown operator `{other}` (equals, one_of, regex, exists, empty, gt, gte, lt, lte)"
+                ));
+            }
         })
     }
 
@@ -227,10 +234,13 @@ mod tests {
         let callback = json!({"call_back_needed": true, "call_reason": "Job"});
         assert_eq!(router.route(&callback).destinations, ["slack", "crm"]);
         let job = json!({"call_back_needed": false, "call_reason": "a JOB interview"});
-        assert_eq!(router.route(&job), Decision {
-            routes: vec!["jobs".into(), "rest".into()],
-            destinations: vec!["email".into(), "archive".into()],
-        });
+        assert_eq!(
+            router.route(&job),
+            Decision {
+                routes: vec!["jobs".into(), "rest".into()],
+                destinations: vec!["email".into(), "archive".into()],
+            }
+        );
     }
 
     #[test]
@@ -255,12 +265,15 @@ mod tests {
     fn bad_routes_name_the_key() {
         let routes: Vec<RouteSettings> = serde_json::from_value(json!([
             {"name": "a", "match": {"x": {"regex": "("}}, "to": ["slack"]}
-        ])).unwrap();
+        ]))
+        .unwrap();
         let err = Router::new(&routes, |_| true).unwrap_err().to_string();
         assert!(err.starts_with("routes[0].match.x: invalid regex"), "{err}");
-        let routes: Vec<RouteSettings> =
-            serde_json::from_value(json!([{"name": "a", "to": ["nope"]}])).unwrap();
+        let routes: Vec<RouteSettings> = serde_json::from_value(json!([{"name": "a", "to": ["nope"]}])).unwrap();
         let err = Router::new(&routes, |d| d == "slack").unwrap_err().to_string();
-        assert_eq!(err, "routes[0].to: destination `nope` is not defined under destinations");
+        assert_eq!(
+            err,
+            "routes[0].to: destination `nope` is not defined under destinations"
+        );
     }
 }

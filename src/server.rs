@@ -55,8 +55,12 @@ impl Application {
             limits,
         ));
         let store_data = web::Data::new(store);
-        let listener = TcpListener::bind(&settings.server.listen)
-            .map_err(|e| config.error(ConfigError::key("server.listen", format!("cannot listen on {}: {e}", settings.server.listen))))?;
+        let listener = TcpListener::bind(&settings.server.listen).map_err(|e| {
+            config.error(ConfigError::key(
+                "server.listen",
+                format!("cannot listen on {}: {e}", settings.server.listen),
+            ))
+        })?;
         let port = listener.local_addr()?.port();
         let server = HttpServer::new(move || {
             App::new()
@@ -70,7 +74,11 @@ impl Application {
         .shutdown_timeout(settings.server.shutdown_timeout.as_secs())
         .run();
         tracing::info!(listen = %settings.server.listen, port, "callbridge is listening");
-        Ok(Self { port, server, _dispatch: dispatch })
+        Ok(Self {
+            port,
+            server,
+            _dispatch: dispatch,
+        })
     }
 
     pub fn port(&self) -> u16 {

@@ -10,7 +10,11 @@ use wiremock::MockServer;
 
 fn callbridge(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_callbridge"));
-    command.args(args).current_dir(repo_path(".")).env_remove("VOICEMATE_TOKEN").env_remove("SLACK_WEBHOOK_URL");
+    command
+        .args(args)
+        .current_dir(repo_path("."))
+        .env_remove("VOICEMATE_TOKEN")
+        .env_remove("SLACK_WEBHOOK_URL");
     for (key, value) in env {
         command.env(key, value);
     }
@@ -19,7 +23,10 @@ fn callbridge(args: &[&str], env: &[(&str, &str)]) -> Output {
 
 const SHIPPED_ENV: &[(&str, &str)] = &[
     ("VOICEMATE_TOKEN", "shipped-config-token"),
-    ("SLACK_WEBHOOK_URL", "https://hooks.slack.com/services/T000/B000/XXXXSECRETXXXX"),
+    (
+        "SLACK_WEBHOOK_URL",
+        "https://hooks.slack.com/services/T000/B000/XXXXSECRETXXXX",
+    ),
 ];
 
 fn stderr(output: &Output) -> String {
@@ -51,7 +58,11 @@ fn check_without_a_token_names_the_key_and_the_variable() {
 fn serve_refuses_to_start_without_a_token() {
     let output = callbridge(&["serve"], &[SHIPPED_ENV[1]]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(stderr(&output).contains("sources.voicemate.token: is empty"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("sources.voicemate.token: is empty"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 fn write_config(dir: &tempfile::TempDir, body: &str) -> String {
@@ -69,7 +80,10 @@ fn check_names_file_and_key_of_a_bad_route_or_template() {
     );
     let output = callbridge(&["--config", &file, "check"], &[]);
     assert_eq!(output.status.code(), Some(1));
-    assert_eq!(stderr(&output), format!("error: {file}: routes[0].to: destination `slak` is not defined under destinations\n"));
+    assert_eq!(
+        stderr(&output),
+        format!("error: {file}: routes[0].to: destination `slak` is not defined under destinations\n")
+    );
 
     let file = write_config(
         &dir,
@@ -79,7 +93,9 @@ fn check_names_file_and_key_of_a_bad_route_or_template() {
     assert_eq!(output.status.code(), Some(1));
     let message = stderr(&output);
     assert!(
-        message.starts_with(&format!("error: {file}: destinations.slack.template: cannot read template ")),
+        message.starts_with(&format!(
+            "error: {file}: destinations.slack.template: cannot read template "
+        )),
         "{message}"
     );
 
@@ -103,7 +119,11 @@ fn check_finds_a_broken_template_no_route_uses_yet() {
     std::fs::write(&file, yaml).unwrap();
     let output = callbridge(&["--config", file.to_str().unwrap(), "check"], &[]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(stderr(&output).contains("templates_dir: template unused.txt.hbs does not compile"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("templates_dir: template unused.txt.hbs does not compile"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[tokio::test]
@@ -118,17 +138,29 @@ async fn render_shows_routes_and_requests_and_sends_nothing() {
         ),
     );
     let payload = payload_path("07-special-characters.json");
-    let output = callbridge(&["--config", &file, "render", "--payload", payload.to_str().unwrap()], &[]);
+    let output = callbridge(
+        &["--config", &file, "render", "--payload", payload.to_str().unwrap()],
+        &[],
+    );
     assert!(output.status.success(), "{}", stderr(&output));
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(report["routes"], serde_json::json!(["callbacks"]));
     assert_eq!(report["deliveries"][0]["destination"], "slack");
     let request = report["deliveries"][0]["request"].as_str().unwrap();
-    assert!(request.starts_with("POST [redacted]\nContent-Type: application/json; charset=utf-8\n\n{"), "{request}");
-    assert!(request.contains(r#"&lt;!channel&gt; @here &lt;@U024BE7LH&gt;"#), "{request}");
+    assert!(
+        request.starts_with("POST [redacted]\nContent-Type: application/json; charset=utf-8\n\n{"),
+        "{request}"
+    );
+    assert!(
+        request.contains(r#"&lt;!channel&gt; @here &lt;@U024BE7LH&gt;"#),
+        "{request}"
+    );
 
     let unrouted = payload_path("03-answered-no-callback.json");
-    let output = callbridge(&["--config", &file, "render", "--payload", unrouted.to_str().unwrap()], &[]);
+    let output = callbridge(
+        &["--config", &file, "render", "--payload", unrouted.to_str().unwrap()],
+        &[],
+    );
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(report, serde_json::json!({"routes": [], "deliveries": []}));
     assert!(sink.received_requests().await.unwrap().is_empty());

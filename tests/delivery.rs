@@ -37,9 +37,18 @@ async fn server_errors_are_retried_until_delivered() {
     let delivery = app.wait_for_state(&id, "slack", "delivered").await;
     assert_eq!(delivery.attempts, 3);
     let attempts = app.attempts(delivery.id).await;
-    let summary: Vec<(i64, &str, Option<i64>)> =
-        attempts.iter().map(|a| (a.attempt, a.outcome.as_str(), a.status)).collect();
-    assert_eq!(summary, [(1, "retry", Some(500)), (2, "retry", Some(500)), (3, "delivered", Some(200))]);
+    let summary: Vec<(i64, &str, Option<i64>)> = attempts
+        .iter()
+        .map(|a| (a.attempt, a.outcome.as_str(), a.status))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (1, "retry", Some(500)),
+            (2, "retry", Some(500)),
+            (3, "delivered", Some(200))
+        ]
+    );
     assert_eq!(attempts[0].error.as_deref(), Some("HTTP 500: "));
     // Every attempt sent the same body.
     let requests = received(&sink, 3).await;
@@ -78,26 +87,39 @@ async fn a_client_error_is_dead_at_once_with_the_reason() {
 #[tokio::test]
 async fn attempts_are_capped_then_dead() {
     let sink = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(503)).mount(&sink).await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&sink)
+        .await;
     let app = TestApp::spawn(&slack_config(&sink.uri())).await;
     let id = app.accept("01-docs-example.json").await;
     let delivery = app.wait_for_state(&id, "slack", "dead").await;
     assert_eq!(delivery.attempts, 5);
-    assert_eq!(delivery.last_error.as_deref(), Some("gave up after 5 attempts: HTTP 503: "));
+    assert_eq!(
+        delivery.last_error.as_deref(),
+        Some("gave up after 5 attempts: HTTP 503: ")
+    );
     assert_eq!(sink.received_requests().await.unwrap().len(), 5);
 }
 
 #[tokio::test]
 async fn a_refused_connection_is_retried() {
     // A port nothing listens on.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let app = TestApp::spawn(&slack_config(&format!("http://{closed}"))).await;
     let id = app.accept("01-docs-example.json").await;
     let delivery = app.wait_for_state(&id, "slack", "dead").await;
     let attempts = app.attempts(delivery.id).await;
     assert_eq!(attempts.len(), 5);
     assert_eq!(attempts[0].status, None);
-    assert!(attempts[0].error.as_deref().unwrap().starts_with("connection failed"), "{:?}", attempts[0].error);
+    assert!(
+        attempts[0].error.as_deref().unwrap().starts_with("connection failed"),
+        "{:?}",
+        attempts[0].error
+    );
 }
 
 fn crm_and_slack_config(slack: &str, crm: &str) -> String {
@@ -127,31 +149,54 @@ routes:
 async fn the_http_destination_sends_the_templated_request_with_an_idempotency_key() {
     let slack = sink_answering(&[]).await;
     let crm = MockServer::start().await;
-    Mock::given(method("PUT")).respond_with(ResponseTemplate::new(201)).mount(&crm).await;
+    Mock::given(method("PUT"))
+        .respond_with(ResponseTemplate::new(201))
+        .mount(&crm)
+        .await;
     let app = TestApp::spawn(&crm_and_slack_config(&slack.uri(), &crm.uri())).await;
     let id = app.accept("07-special-characters.json").await;
     let delivery = app.wait_for_state(&id, "crm", "delivered").await;
 
     let request = &received(&crm, 1).await[0];
-    assert_eq!(request.url.path(), "/api/calls/CALL-1733241600-0f0f0f0f-1e1e-4d2d-8c3c-4b4b4b4b4b4b");
+    assert_eq!(
+        request.url.path(),
+        "/api/calls/CALL-1733241600-0f0f0f0f-1e1e-4d2d-8c3c-4b4b4b4b4b4b"
+    );
     assert_eq!(request.url.query(), Some("from=%2B31611112222"));
-    let header = |name: &str| request.headers.get(name).map(|v| String::from_utf8(v.as_bytes().to_vec()).unwrap());
+    let header = |name: &str| {
+        request
+            .headers
+            .get(name)
+            .map(|v| String::from_utf8(v.as_bytes().to_vec()).unwrap())
+    };
     assert_eq!(header("authorization").as_deref(), Some("Bearer crm-secret-token-123"));
-    assert_eq!(header("content-type").as_deref(), Some("application/json; charset=utf-8"));
+    assert_eq!(
+        header("content-type").as_deref(),
+        Some("application/json; charset=utf-8")
+    );
     // The caller's newline-free name passes as is; the key is stable.
-    assert_eq!(header("x-caller").as_deref(), Some("Zoë \"Zee\" O'Brien <admin@example.com>"));
+    assert_eq!(
+        header("x-caller").as_deref(),
+        Some("Zoë \"Zee\" O'Brien <admin@example.com>")
+    );
     let key = header("idempotency-key").unwrap();
     assert_eq!(key.len(), 32);
     let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
     assert_eq!(body["caller_name"], "Zoë \"Zee\" O'Brien <admin@example.com>");
     assert_eq!(body["phone"], "+31611112222");
-    assert_eq!(body["summary"], "Zoë says: \"the heater is broken\" & needs help ASAP!\nSecond line with a backslash \\ and a tab\there. <!channel> @here <@U024BE7LH> *bold* _it_ ~st~ `code` 🔥🚒 مرحبا");
+    assert_eq!(
+        body["summary"],
+        "Zoë says: \"the heater is broken\" & needs help ASAP!\nSecond line with a backslash \\ and a tab\there. <!channel> @here <@U024BE7LH> *bold* _it_ ~st~ `code` 🔥🚒 مرحبا"
+    );
     assert_eq!(body["call_id"], id.as_str());
 
     // What was sent is recorded, without the credential.
     let attempt = &app.attempts(delivery.id).await[0];
     let recorded = attempt.request.as_deref().unwrap();
-    assert!(recorded.starts_with(&format!("PUT {}/api/calls/CALL-1733241600", crm.uri())), "{recorded}");
+    assert!(
+        recorded.starts_with(&format!("PUT {}/api/calls/CALL-1733241600", crm.uri())),
+        "{recorded}"
+    );
     assert!(recorded.contains("Authorization: [redacted]"), "{recorded}");
     assert!(!recorded.contains("crm-secret-token-123"), "{recorded}");
 
@@ -165,14 +210,20 @@ async fn the_http_destination_sends_the_templated_request_with_an_idempotency_ke
 async fn caller_text_cannot_add_a_header() {
     let slack = sink_answering(&[]).await;
     let crm = MockServer::start().await;
-    Mock::given(method("PUT")).respond_with(ResponseTemplate::new(200)).mount(&crm).await;
+    Mock::given(method("PUT"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&crm)
+        .await;
     let app = TestApp::spawn(&crm_and_slack_config(&slack.uri(), &crm.uri())).await;
     let body = json!({"sort_key": "CALL-HDR", "caller_name": "Eve\r\nX-Injected: yes\r\n\r\nbody"});
     let (status, _) = app.post_json(body.to_string()).await;
     assert_eq!(status, 202);
     let request = &received(&crm, 1).await[0];
     assert!(request.headers.get("x-injected").is_none());
-    assert_eq!(request.headers.get("x-caller").unwrap().to_str().unwrap(), "Eve  X-Injected: yes    body");
+    assert_eq!(
+        request.headers.get("x-caller").unwrap().to_str().unwrap(),
+        "Eve  X-Injected: yes    body"
+    );
 }
 
 #[tokio::test]
@@ -186,7 +237,12 @@ async fn a_slow_destination_does_not_delay_another() {
     let app = TestApp::spawn(&crm_and_slack_config(&slack.uri(), &crm.uri())).await;
     let id = app.accept("01-docs-example.json").await;
     app.wait_for_state(&id, "slack", "delivered").await;
-    let crm_delivery = app.deliveries(&id).await.into_iter().find(|d| d.destination == "crm").unwrap();
+    let crm_delivery = app
+        .deliveries(&id)
+        .await
+        .into_iter()
+        .find(|d| d.destination == "crm")
+        .unwrap();
     assert_eq!(crm_delivery.state, "pending");
     assert_eq!(received(&crm, 1).await.len(), 1);
 }
@@ -194,7 +250,11 @@ async fn a_slow_destination_does_not_delay_another() {
 #[tokio::test]
 async fn a_template_that_fails_for_a_call_dead_letters_with_the_reason() {
     let crm = MockServer::start().await;
-    Mock::given(method("POST")).and(path("/x")).respond_with(ResponseTemplate::new(200)).mount(&crm).await;
+    Mock::given(method("POST"))
+        .and(path("/x"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&crm)
+        .await;
     let templates = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(templates.path().join("http")).unwrap();
     std::fs::write(templates.path().join("http/x.json.hbs"), r#"{"lang": "{{language}}"}"#).unwrap();
@@ -208,7 +268,10 @@ routes:
 "#,
         crm.uri()
     ))
-    .replace(&repo_path("templates").display().to_string(), &templates.path().display().to_string());
+    .replace(
+        &repo_path("templates").display().to_string(),
+        &templates.path().display().to_string(),
+    );
     let app = TestApp::spawn(&yaml).await;
     // 09 has the extra field `language`; 01 does not.
     let with = app.accept("09-extra-fields.json").await;
@@ -220,5 +283,8 @@ routes:
     assert!(reason.contains("language"), "{reason}");
     let requests = received(&crm, 1).await;
     assert_eq!(requests.len(), 1);
-    assert_eq!(serde_json::from_slice::<serde_json::Value>(&requests[0].body).unwrap(), json!({"lang": "nl"}));
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&requests[0].body).unwrap(),
+        json!({"lang": "nl"})
+    );
 }

@@ -12,7 +12,10 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 async fn app_with_sink() -> (TestApp, MockServer) {
     let sink = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200).set_body_string("ok")).mount(&sink).await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .mount(&sink)
+        .await;
     (TestApp::spawn(&slack_config(&sink.uri())).await, sink)
 }
 
@@ -45,11 +48,18 @@ async fn every_shared_payload_is_accepted_and_the_resend_is_a_duplicate() {
 async fn concurrent_copies_of_one_call_plan_one_delivery() {
     let (app, sink) = app_with_sink().await;
     let body = payload("02-dutch-callback.json");
-    let (a, b, c) = tokio::join!(app.post_json(body.clone()), app.post_json(body.clone()), app.post_json(body.clone()));
+    let (a, b, c) = tokio::join!(
+        app.post_json(body.clone()),
+        app.post_json(body.clone()),
+        app.post_json(body.clone())
+    );
     let mut statuses = [a.0, b.0, c.0];
     statuses.sort();
     assert_eq!(statuses, [200, 200, 202]);
-    let id = [&a, &b, &c].iter().find(|r| r.0 == 202).unwrap().1["id"].as_str().unwrap().to_owned();
+    let id = [&a, &b, &c].iter().find(|r| r.0 == 202).unwrap().1["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     for (status, answer) in [&a, &b, &c] {
         if *status == 200 {
             assert_eq!(answer, &json!({"id": id, "duplicate": true}));
@@ -57,7 +67,10 @@ async fn concurrent_copies_of_one_call_plan_one_delivery() {
     }
     app.wait_for_state(&id, "slack", "delivered").await;
     // A later resend still plans nothing.
-    assert_eq!(app.post_json(payload("11-retry-duplicate-of-02.json")).await, (200, json!({"id": id, "duplicate": true})));
+    assert_eq!(
+        app.post_json(payload("11-retry-duplicate-of-02.json")).await,
+        (200, json!({"id": id, "duplicate": true}))
+    );
     assert_eq!(app.deliveries(&id).await.len(), 1);
     assert_eq!(app.store.count_calls().await.unwrap(), 1);
     assert_eq!(sink.received_requests().await.unwrap().len(), 1);
@@ -69,8 +82,13 @@ async fn a_body_without_sort_key_is_deduplicated_by_its_hash() {
     let body = br#"{"caller_name": "No Key", "callsummary": "hi"}"#.to_vec();
     let (first, answer) = app.post_json(body.clone()).await;
     assert_eq!(first, 202);
-    assert_eq!(app.post_json(body).await, (200, json!({"id": answer["id"], "duplicate": true})));
-    let (other, _) = app.post_json(br#"{"caller_name": "No Key", "callsummary": "hello"}"#.to_vec()).await;
+    assert_eq!(
+        app.post_json(body).await,
+        (200, json!({"id": answer["id"], "duplicate": true}))
+    );
+    let (other, _) = app
+        .post_json(br#"{"caller_name": "No Key", "callsummary": "hello"}"#.to_vec())
+        .await;
     assert_eq!(other, 202);
 }
 
@@ -80,55 +98,116 @@ async fn bad_requests_get_the_right_status_a_json_reason_and_store_nothing() {
     let body = payload("01-docs-example.json");
     let hook = |query: &str| format!("{}/hooks/voicemate{query}", app.address);
     let cases: Vec<(&str, reqwest::RequestBuilder, u16, &str)> = vec![
-        ("no token", app.client.post(hook("")).body(body.clone()), 401, "missing token: pass it as ?token=… or Authorization: Bearer …"),
-        ("wrong token", app.client.post(hook("?token=wrong-token-000000")).body(body.clone()), 401, "wrong token for source `voicemate`"),
+        (
+            "no token",
+            app.client.post(hook("")).body(body.clone()),
+            401,
+            "missing token: pass it as ?token=… or Authorization: Bearer …",
+        ),
+        (
+            "wrong token",
+            app.client.post(hook("?token=wrong-token-000000")).body(body.clone()),
+            401,
+            "wrong token for source `voicemate`",
+        ),
         (
             "wrong bearer",
-            app.client.post(hook("")).bearer_auth("wrong-token-000000").body(body.clone()),
+            app.client
+                .post(hook(""))
+                .bearer_auth("wrong-token-000000")
+                .body(body.clone()),
             401,
             "wrong token for source `voicemate`",
         ),
         (
             "unknown source",
-            app.client.post(format!("{}/hooks/nobody?token={TOKEN}", app.address)).body(body.clone()),
+            app.client
+                .post(format!("{}/hooks/nobody?token={TOKEN}", app.address))
+                .body(body.clone()),
             404,
             "unknown source `nobody`",
         ),
-        ("not json", app.client.post(app.hook_url()).body("{\"caller_name\": oops}"), 400, "body is not valid JSON: expected value at line 1, column 17"),
-        ("not an object", app.client.post(app.hook_url()).body("[1, 2]"), 400, "body must be a JSON object, got an array"),
-        ("invalid utf-8", app.client.post(app.hook_url()).body(b"{\"a\": \"\xff\"}".to_vec()), 400, "body is not valid UTF-8 (first bad byte at offset 7)"),
+        (
+            "not json",
+            app.client.post(app.hook_url()).body("{\"caller_name\": oops}"),
+            400,
+            "body is not valid JSON: expected value at line 1, column 17",
+        ),
+        (
+            "not an object",
+            app.client.post(app.hook_url()).body("[1, 2]"),
+            400,
+            "body must be a JSON object, got an array",
+        ),
+        (
+            "invalid utf-8",
+            app.client.post(app.hook_url()).body(b"{\"a\": \"\xff\"}".to_vec()),
+            400,
+            "body is not valid UTF-8 (first bad byte at offset 7)",
+        ),
         (
             "form body",
-            app.client.post(app.hook_url()).header("Content-Type", "application/x-www-form-urlencoded").body("caller_name=Bob"),
+            app.client
+                .post(app.hook_url())
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body("caller_name=Bob"),
             415,
             "unsupported content type `application/x-www-form-urlencoded`: send the call summary as a JSON body",
         ),
         (
             "multipart",
-            app.client.post(app.hook_url()).header("Content-Type", "multipart/form-data; boundary=x").body("--x--"),
+            app.client
+                .post(app.hook_url())
+                .header("Content-Type", "multipart/form-data; boundary=x")
+                .body("--x--"),
             415,
             "unsupported content type `multipart/form-data`: send the call summary as a JSON body",
         ),
         (
             "brotli",
-            app.client.post(app.hook_url()).header("Content-Encoding", "br").body(body.clone()),
+            app.client
+                .post(app.hook_url())
+                .header("Content-Encoding", "br")
+                .body(body.clone()),
             415,
             "unsupported content encoding `br`: use gzip or none",
         ),
-        ("too large", app.client.post(app.hook_url()).body(vec![b' '; 64 * 1024 + 1]), 413, "body is larger than the limit of 65536 bytes"),
+        (
+            "too large",
+            app.client.post(app.hook_url()).body(vec![b' '; 64 * 1024 + 1]),
+            413,
+            "body is larger than the limit of 65536 bytes",
+        ),
         (
             "gzip bomb",
-            app.client.post(app.hook_url()).header("Content-Encoding", "gzip").body(gzip(&vec![b' '; 1024 * 1024])),
+            app.client
+                .post(app.hook_url())
+                .header("Content-Encoding", "gzip")
+                .body(gzip(&vec![b' '; 1024 * 1024])),
             413,
             "gzip body decodes to more than the limit of 262144 bytes",
         ),
-        ("GET", app.client.get(app.hook_url()), 405, "method not allowed: calls are sent with POST"),
-        ("other path", app.client.post(format!("{}/hooks", app.address)), 404, "no such endpoint: calls are posted to /hooks/{source}"),
+        (
+            "GET",
+            app.client.get(app.hook_url()),
+            405,
+            "method not allowed: calls are sent with POST",
+        ),
+        (
+            "other path",
+            app.client.post(format!("{}/hooks", app.address)),
+            404,
+            "no such endpoint: calls are posted to /hooks/{source}",
+        ),
     ];
     for (case, request, status, message) in cases {
         let response = request.send().await.unwrap();
         assert_eq!(response.status().as_u16(), status, "{case}");
-        assert_eq!(response.json::<serde_json::Value>().await.unwrap(), json!({"error": message}), "{case}");
+        assert_eq!(
+            response.json::<serde_json::Value>().await.unwrap(),
+            json!({"error": message}),
+            "{case}"
+        );
     }
     assert_eq!(app.store.count_calls().await.unwrap(), 0);
     assert!(sink.received_requests().await.unwrap().is_empty());
@@ -162,10 +241,34 @@ async fn lenient_content_types_bearer_auth_and_gzip_are_accepted() {
     };
     let body = |n: u32| format!(r#"{{"sort_key": "CALL-{n}", "caller_name": "Bob"}}"#);
     accepted(app.client.post(app.hook_url()).body(body(1))).await;
-    accepted(app.client.post(app.hook_url()).header("Content-Type", "text/plain").body(body(2))).await;
-    accepted(app.client.post(app.hook_url()).header("Content-Type", "application/json; charset=ISO-8859-1").body(body(3))).await;
-    accepted(app.client.post(format!("{}/hooks/voicemate", app.address)).bearer_auth(TOKEN).body(body(4))).await;
-    accepted(app.client.post(app.hook_url()).header("Content-Encoding", "gzip").body(gzip(body(5).as_bytes()))).await;
+    accepted(
+        app.client
+            .post(app.hook_url())
+            .header("Content-Type", "text/plain")
+            .body(body(2)),
+    )
+    .await;
+    accepted(
+        app.client
+            .post(app.hook_url())
+            .header("Content-Type", "application/json; charset=ISO-8859-1")
+            .body(body(3)),
+    )
+    .await;
+    accepted(
+        app.client
+            .post(format!("{}/hooks/voicemate", app.address))
+            .bearer_auth(TOKEN)
+            .body(body(4)),
+    )
+    .await;
+    accepted(
+        app.client
+            .post(app.hook_url())
+            .header("Content-Encoding", "gzip")
+            .body(gzip(body(5).as_bytes())),
+    )
+    .await;
     assert_eq!(app.store.count_calls().await.unwrap(), 5);
 }
 

@@ -28,7 +28,12 @@ fn start(config: &std::path::Path) -> Child {
 
 async fn wait_healthy(client: &reqwest::Client, base: &str) {
     let up = poll(Duration::from_secs(20), || async {
-        client.get(format!("{base}/healthz")).send().await.ok().filter(|r| r.status().is_success())
+        client
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .ok()
+            .filter(|r| r.status().is_success())
     })
     .await;
     assert!(up.is_some(), "daemon did not come up at {base}");
@@ -56,7 +61,10 @@ async fn an_acknowledged_call_is_delivered_after_a_kill_and_restart() {
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 202);
-    let id = response.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let id = response.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     kill(Pid::from_raw(daemon.id() as i32), Signal::SIGKILL).unwrap();
     daemon.wait().unwrap();
 
@@ -65,11 +73,16 @@ async fn an_acknowledged_call_is_delivered_after_a_kill_and_restart() {
         .listener(TcpListener::bind(("127.0.0.1", sink_port)).unwrap())
         .start()
         .await;
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200).set_body_string("ok")).mount(&sink).await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .mount(&sink)
+        .await;
     let mut daemon = start(&config);
     wait_healthy(&client, &base).await;
 
-    let store = callbridge::store::Store::open("sqlite://callbridge.db", dir.path()).await.unwrap();
+    let store = callbridge::store::Store::open("sqlite://callbridge.db", dir.path())
+        .await
+        .unwrap();
     let delivered = poll(Duration::from_secs(20), || async {
         let deliveries = store.deliveries_of_call(&id).await.unwrap();
         deliveries.into_iter().find(|d| d.state == "delivered")

@@ -10,7 +10,10 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 async fn slack_app() -> (TestApp, MockServer) {
     let sink = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200).set_body_string("ok")).mount(&sink).await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .mount(&sink)
+        .await;
     (TestApp::spawn(&slack_config(&sink.uri())).await, sink)
 }
 

@@ -24,7 +24,9 @@ pub fn boolean(value: Option<&Value>) -> Option<bool> {
 /// A non-negative whole number from a number or a numeric string.
 pub fn unsigned(value: Option<&Value>) -> Option<u64> {
     match value? {
-        Value::Number(n) => n.as_u64().or_else(|| n.as_f64().filter(|f| *f >= 0.0).map(|f| f.round() as u64)),
+        Value::Number(n) => n
+            .as_u64()
+            .or_else(|| n.as_f64().filter(|f| *f >= 0.0).map(|f| f.round() as u64)),
         Value::String(s) => {
             let s = s.trim();
             s.parse::<u64>()
@@ -49,7 +51,11 @@ pub fn text(value: Option<&Value>) -> Option<String> {
 pub fn instant_ms(value: Option<&Value>) -> Option<i64> {
     const MS_THRESHOLD: u64 = 1_000_000_000_000;
     let raw = unsigned(value)?;
-    let ms = if raw >= MS_THRESHOLD { raw } else { raw.checked_mul(1000)? };
+    let ms = if raw >= MS_THRESHOLD {
+        raw
+    } else {
+        raw.checked_mul(1000)?
+    };
     i64::try_from(ms).ok()
 }
 

@@ -47,7 +47,11 @@ pub enum ParseError {
     #[error("body is not valid UTF-8 (first bad byte at offset {0})")]
     NotUtf8(usize),
     #[error("body is not valid JSON: {message} at line {line}, column {column}")]
-    NotJson { message: String, line: usize, column: usize },
+    NotJson {
+        message: String,
+        line: usize,
+        column: usize,
+    },
     #[error("body must be a JSON object, got {0}")]
     NotObject(&'static str),
 }
@@ -57,13 +61,12 @@ impl CallSummary {
     /// error; fields of the wrong type are read leniently or left empty.
     pub fn parse(body: &[u8], region: Region) -> Result<Self, ParseError> {
         let text = std::str::from_utf8(body).map_err(|e| ParseError::NotUtf8(e.valid_up_to()))?;
-        let value: Value = serde_json::from_str(text.trim_start_matches('\u{feff}')).map_err(|e| {
-            ParseError::NotJson {
+        let value: Value =
+            serde_json::from_str(text.trim_start_matches('\u{feff}')).map_err(|e| ParseError::NotJson {
                 message: e.to_string().split(" at line").next().unwrap_or_default().to_owned(),
                 line: e.line(),
                 column: e.column(),
-            }
-        })?;
+            })?;
         match value {
             Value::Object(raw) => Ok(Self::from_object(raw, region)),
             other => Err(ParseError::NotObject(kind_of(&other))),
@@ -188,10 +191,16 @@ mod tests {
 
     #[test]
     fn what_is_not_an_object_is_rejected_with_the_reason() {
-        assert_eq!(CallSummary::parse(b"[1]", nl()).unwrap_err(), ParseError::NotObject("an array"));
+        assert_eq!(
+            CallSummary::parse(b"[1]", nl()).unwrap_err(),
+            ParseError::NotObject("an array")
+        );
         assert_eq!(CallSummary::parse(b"\xff{}", nl()).unwrap_err(), ParseError::NotUtf8(0));
         let err = CallSummary::parse(b"{\n \"a\": }", nl()).unwrap_err();
-        assert_eq!(err.to_string(), "body is not valid JSON: expected value at line 2, column 7");
+        assert_eq!(
+            err.to_string(),
+            "body is not valid JSON: expected value at line 2, column 7"
+        );
     }
 
     #[test]

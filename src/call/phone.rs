@@ -3,7 +3,15 @@
 use phonenumber::country::Id as Country;
 
 /// Words senders use for a number they do not have.
-const WITHHELD: &[&str] = &["anonymous", "withheld", "private", "unknown", "restricted", "unavailable", "n/a"];
+const WITHHELD: &[&str] = &[
+    "anonymous",
+    "withheld",
+    "private",
+    "unknown",
+    "restricted",
+    "unavailable",
+    "n/a",
+];
 
 /// The E.164 form of `raw`, read with `region` for national formats.
 /// Withheld, anonymous or invalid numbers give None.
@@ -20,8 +28,7 @@ pub fn to_e164(raw: &str, region: Country) -> Option<String> {
         None => cleaned,
     };
     let number = phonenumber::parse(Some(region), &cleaned).ok()?;
-    phonenumber::is_valid(&number)
-        .then(|| number.format().mode(phonenumber::Mode::E164).to_string())
+    phonenumber::is_valid(&number).then(|| number.format().mode(phonenumber::Mode::E164).to_string())
 }
 
 /// Parses an ISO 3166 region code such as "NL".
@@ -39,7 +46,14 @@ mod tests {
 
     #[test]
     fn national_and_international_formats_agree() {
-        for raw in ["+31612345678", "06 12 34 56 78", "0612345678", "0031612345678", "+31 (0)6-1234 5678", "06-12345678"] {
+        for raw in [
+            "+31612345678",
+            "06 12 34 56 78",
+            "0612345678",
+            "0031612345678",
+            "+31 (0)6-1234 5678",
+            "06-12345678",
+        ] {
             assert_eq!(nl(raw).as_deref(), Some("+31612345678"), "{raw}");
         }
         assert_eq!(nl("+32470123456").as_deref(), Some("+32470123456"));

@@ -24,7 +24,10 @@ pub enum ConfigError {
 
 impl ConfigError {
     pub fn key(key: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::Key { key: key.into(), message: message.into() }
+        Self::Key {
+            key: key.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -60,9 +63,12 @@ impl Config {
         var: impl Fn(&str) -> Option<String>,
         vars: Vec<(String, String)>,
     ) -> Result<Self, LoadError> {
-        let fail = |error| LoadError { file: file.to_owned(), error };
-        let text = std::fs::read_to_string(file)
-            .map_err(|e| fail(ConfigError::Invalid(format!("cannot read: {e}"))))?;
+        let fail = |error| LoadError {
+            file: file.to_owned(),
+            error,
+        };
+        let text =
+            std::fs::read_to_string(file).map_err(|e| fail(ConfigError::Invalid(format!("cannot read: {e}"))))?;
         let base_dir = file
             .parent()
             .map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p })
@@ -102,7 +108,13 @@ impl Config {
             }
         }
 
-        Ok(Self { settings, secrets, file: file.to_owned(), base_dir, unset_vars })
+        Ok(Self {
+            settings,
+            secrets,
+            file: file.to_owned(),
+            base_dir,
+            unset_vars,
+        })
     }
 
     /// A path from the config, resolved against the config file's folder.
@@ -123,7 +135,10 @@ impl Config {
     /// sender like Voice Mate can carry.
     pub fn require_source_tokens(&self) -> Result<(), LoadError> {
         if self.settings.sources.is_empty() {
-            return Err(self.error(ConfigError::key("sources", "no source is defined: nothing could post calls")));
+            return Err(self.error(ConfigError::key(
+                "sources",
+                "no source is defined: nothing could post calls",
+            )));
         }
         for (name, source) in &self.settings.sources {
             let key = format!("sources.{name}.token");
@@ -143,7 +158,10 @@ impl Config {
     }
 
     pub fn error(&self, error: ConfigError) -> LoadError {
-        LoadError { file: self.file.clone(), error }
+        LoadError {
+            file: self.file.clone(),
+            error,
+        }
     }
 }
 
@@ -155,8 +173,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("callbridge.yaml");
         std::fs::write(&file, yaml).unwrap();
-        let owned: Vec<(String, String)> =
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let owned: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let lookup = owned.clone();
         Config::load_with_env(
             &file,
@@ -195,7 +212,10 @@ routes:
         let keys: Vec<&String> = s.routes[0].matchers.keys().collect();
         assert_eq!(keys, ["agent.id", "call_back_needed"]);
         assert_eq!(s.routes[0].matchers["call_back_needed"], serde_json::json!(true));
-        assert_eq!(config.secrets.redact("tok-123 http://127.0.0.1:9/hook"), "[redacted] [redacted]");
+        assert_eq!(
+            config.secrets.redact("tok-123 http://127.0.0.1:9/hook"),
+            "[redacted] [redacted]"
+        );
     }
 
     #[test]

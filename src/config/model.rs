@@ -60,7 +60,9 @@ pub struct StorageSettings {
 
 impl Default for StorageSettings {
     fn default() -> Self {
-        Self { url: "sqlite://data/callbridge.db".into() }
+        Self {
+            url: "sqlite://data/callbridge.db".into(),
+        }
     }
 }
 
@@ -73,7 +75,10 @@ pub struct Defaults {
 
 impl Default for Defaults {
     fn default() -> Self {
-        Self { timezone: "Europe/Amsterdam".into(), phone_region: "NL".into() }
+        Self {
+            timezone: "Europe/Amsterdam".into(),
+            phone_region: "NL".into(),
+        }
     }
 }
 

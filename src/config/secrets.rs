@@ -34,9 +34,9 @@ impl Secrets {
     pub fn redact(&self, text: &str) -> String {
         let mut sorted: Vec<&String> = self.values.iter().collect();
         sorted.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        sorted
-            .into_iter()
-            .fold(text.to_owned(), |acc, secret| acc.replace(secret.as_str(), "[redacted]"))
+        sorted.into_iter().fold(text.to_owned(), |acc, secret| {
+            acc.replace(secret.as_str(), "[redacted]")
+        })
     }
 }
 
@@ -181,8 +181,11 @@ mod tests {
     #[test]
     fn missing_secret_file_names_the_key() {
         let mut value = serde_json::json!({"sources": {"vm": {"token_file": "/nonexistent/x"}}});
-        let err = load_secret_files(&mut value, Path::new("/"), "", &mut Secrets::default())
-            .unwrap_err();
-        assert!(err.to_string().starts_with("sources.vm.token_file: cannot read secret file /nonexistent/x"), "{err}");
+        let err = load_secret_files(&mut value, Path::new("/"), "", &mut Secrets::default()).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("sources.vm.token_file: cannot read secret file /nonexistent/x"),
+            "{err}"
+        );
     }
 }

@@ -30,27 +30,52 @@ pub struct HttpSettings<'a> {
 }
 
 impl HttpDestination {
-    pub fn new(key: &str, settings: HttpSettings<'_>, renderer: &mut Renderer, sender: HttpSender) -> Result<Self, ConfigError> {
-        let method = reqwest::Method::from_bytes(settings.method.to_ascii_uppercase().as_bytes())
-            .map_err(|_| ConfigError::key(format!("{key}.method"), format!("`{}` is not an HTTP method", settings.method)))?;
+    pub fn new(
+        key: &str,
+        settings: HttpSettings<'_>,
+        renderer: &mut Renderer,
+        sender: HttpSender,
+    ) -> Result<Self, ConfigError> {
+        let method = reqwest::Method::from_bytes(settings.method.to_ascii_uppercase().as_bytes()).map_err(|_| {
+            ConfigError::key(
+                format!("{key}.method"),
+                format!("`{}` is not an HTTP method", settings.method),
+            )
+        })?;
         let origin = fixed_origin(settings.url).map_err(|m| ConfigError::key(format!("{key}.url"), m))?;
         let compile = |renderer: &mut Renderer, format, name: String, source: &str| {
-            renderer.load_inline(format, &name, source).map_err(|e| ConfigError::key(name, e.to_string()))
+            renderer
+                .load_inline(format, &name, source)
+                .map_err(|e| ConfigError::key(name, e.to_string()))
         };
         let url = compile(renderer, Format::Url, format!("{key}.url"), settings.url)?;
         let mut headers = Vec::new();
         for (name, value) in settings.headers {
             reqwest::header::HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| ConfigError::key(format!("{key}.headers"), format!("`{name}` is not a header name")))?;
-            headers.push((name.clone(), compile(renderer, Format::Text, format!("{key}.headers.{name}"), value)?));
+            headers.push((
+                name.clone(),
+                compile(renderer, Format::Text, format!("{key}.headers.{name}"), value)?,
+            ));
         }
         let body = renderer
             .load_file(Format::of_file(settings.template), settings.template)
             .map_err(|e| ConfigError::key(format!("{key}.template"), e.to_string()))?;
         if let Some(bad) = settings.expected_status.iter().find(|s| !(100..600).contains(*s)) {
-            return Err(ConfigError::key(format!("{key}.expected_status"), format!("{bad} is not an HTTP status")));
+            return Err(ConfigError::key(
+                format!("{key}.expected_status"),
+                format!("{bad} is not an HTTP status"),
+            ));
         }
-        Ok(Self { method, url, origin, headers, body, expected_status: settings.expected_status.to_vec(), sender })
+        Ok(Self {
+            method,
+            url,
+            origin,
+            headers,
+            body,
+            expected_status: settings.expected_status.to_vec(),
+            sender,
+        })
     }
 
     fn content_type(&self) -> &'static str {
@@ -74,7 +99,10 @@ impl Destination for HttpDestination {
         }
         let mut headers = vec![
             ("Content-Type".to_owned(), self.content_type().to_owned()),
-            ("Idempotency-Key".to_owned(), idempotency_key(&message.call_id, &message.destination)),
+            (
+                "Idempotency-Key".to_owned(),
+                idempotency_key(&message.call_id, &message.destination),
+            ),
         ];
         for (name, template) in &self.headers {
             // Caller text can never start a new header line.

@@ -17,7 +17,15 @@ pub struct HttpRequest {
 }
 
 /// Header names whose values are credentials whatever their source.
-const SENSITIVE_HEADERS: &[&str] = &["authorization", "proxy-authorization", "cookie", "x-api-key", "api-key", "x-api-token", "x-auth-token"];
+const SENSITIVE_HEADERS: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "x-api-key",
+    "api-key",
+    "x-api-token",
+    "x-auth-token",
+];
 
 /// How much of a response body is kept with the attempt.
 const RESPONSE_EXCERPT: usize = 2000;
@@ -26,7 +34,11 @@ impl HttpRequest {
     pub fn describe(&self) -> String {
         let mut text = format!("{} {}\n", self.method, self.url);
         for (name, value) in &self.headers {
-            let shown = if SENSITIVE_HEADERS.contains(&name.to_ascii_lowercase().as_str()) { "[redacted]" } else { value };
+            let shown = if SENSITIVE_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+                "[redacted]"
+            } else {
+                value
+            };
             text.push_str(&format!("{name}: {shown}\n"));
         }
         text.push('\n');
@@ -84,15 +96,27 @@ impl HttpSender {
 /// Delivered on an expected status; 408, 429 and 5xx are worth a retry;
 /// any other status is permanent.
 pub fn classify(status: u16, expected: &[u16], retry_after: Option<Duration>, body: String) -> SendReport {
-    let delivered = if expected.is_empty() { (200..300).contains(&status) } else { expected.contains(&status) };
+    let delivered = if expected.is_empty() {
+        (200..300).contains(&status)
+    } else {
+        expected.contains(&status)
+    };
     let (outcome, error) = if delivered {
         (Outcome::Delivered, None)
     } else if status == 408 || status == 429 || status >= 500 {
-        (Outcome::Retry { after: retry_after }, Some(format!("HTTP {status}: {body}")))
+        (
+            Outcome::Retry { after: retry_after },
+            Some(format!("HTTP {status}: {body}")),
+        )
     } else {
         (Outcome::Permanent, Some(format!("HTTP {status}: {body}")))
     };
-    SendReport { outcome, status: Some(status), error, response: Some(body) }
+    SendReport {
+        outcome,
+        status: Some(status),
+        error,
+        response: Some(body),
+    }
 }
 
 /// `Retry-After` as delay-seconds or an HTTP date.
@@ -155,10 +179,16 @@ mod tests {
         let request = HttpRequest {
             method: reqwest::Method::POST,
             url: "https://x.test/a".into(),
-            headers: vec![("Authorization".into(), "Bearer abc".into()), ("X-Trace".into(), "1".into())],
+            headers: vec![
+                ("Authorization".into(), "Bearer abc".into()),
+                ("X-Trace".into(), "1".into()),
+            ],
             body: "{}".into(),
             expected_status: vec![],
         };
-        assert_eq!(request.describe(), "POST https://x.test/a\nAuthorization: [redacted]\nX-Trace: 1\n\n{}");
+        assert_eq!(
+            request.describe(),
+            "POST https://x.test/a\nAuthorization: [redacted]\nX-Trace: 1\n\n{}"
+        );
     }
 }

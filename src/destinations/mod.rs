@@ -48,7 +48,9 @@ impl Rendered {
 pub enum Outcome {
     Delivered,
     /// Worth trying again; `after` is the wait the destination asked for.
-    Retry { after: Option<Duration> },
+    Retry {
+        after: Option<Duration>,
+    },
     /// Trying again cannot help (a rejected request, a gone endpoint).
     Permanent,
 }

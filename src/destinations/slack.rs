@@ -27,12 +27,19 @@ impl SlackDestination {
             return Err(ConfigError::key(format!("{key}.webhook_url"), "must be an http(s) URL"));
         }
         if !template.ends_with(".json.hbs") {
-            return Err(ConfigError::key(format!("{key}.template"), "a Slack template is JSON: name it *.json.hbs"));
+            return Err(ConfigError::key(
+                format!("{key}.template"),
+                "a Slack template is JSON: name it *.json.hbs",
+            ));
         }
         let template = renderer
             .load_file(Format::SlackJson, template)
             .map_err(|e| ConfigError::key(format!("{key}.template"), e.to_string()))?;
-        Ok(Self { webhook_url: webhook_url.to_owned(), template, sender })
+        Ok(Self {
+            webhook_url: webhook_url.to_owned(),
+            template,
+            sender,
+        })
     }
 }
 

@@ -49,6 +49,9 @@ mod tests {
     #[test]
     fn retry_after_is_honoured_within_bounds() {
         assert_eq!(BACKOFF.delay(1, Some(Duration::from_secs(5))), Duration::from_secs(5));
-        assert_eq!(BACKOFF.delay(1, Some(Duration::from_secs(3600))), Duration::from_secs(30));
+        assert_eq!(
+            BACKOFF.delay(1, Some(Duration::from_secs(3600))),
+            Duration::from_secs(30)
+        );
     }
 }

@@ -26,7 +26,12 @@ pub struct Wakers(Arc<HashMap<String, Arc<Notify>>>);
 
 impl Wakers {
     pub fn new<'a>(destinations: impl IntoIterator<Item = &'a String>) -> Self {
-        Self(Arc::new(destinations.into_iter().map(|d| (d.clone(), Arc::new(Notify::new()))).collect()))
+        Self(Arc::new(
+            destinations
+                .into_iter()
+                .map(|d| (d.clone(), Arc::new(Notify::new())))
+                .collect(),
+        ))
     }
 
     pub fn wake(&self, destination: &str) {
@@ -45,8 +50,20 @@ pub struct Dispatcher {
 }
 
 impl Dispatcher {
-    pub fn new(store: Store, pipeline: Arc<Pipeline>, secrets: Secrets, settings: DeliverySettings, wakers: Wakers) -> Arc<Self> {
-        Arc::new(Self { store, pipeline, secrets, settings, wakers })
+    pub fn new(
+        store: Store,
+        pipeline: Arc<Pipeline>,
+        secrets: Secrets,
+        settings: DeliverySettings,
+        wakers: Wakers,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            store,
+            pipeline,
+            secrets,
+            settings,
+            wakers,
+        })
     }
 
     /// Runs one loop per destination until the returned set is dropped.
@@ -63,11 +80,14 @@ impl Dispatcher {
 
     async fn run_destination(self: Arc<Self>, destination: String, slots: Arc<Semaphore>) {
         let notify = self.wakers.0.get(&destination).cloned().unwrap_or_default();
-        let lease_ms = (self.settings.timeout + self.settings.connect_timeout + Duration::from_secs(30)).as_millis() as i64;
+        let lease_ms =
+            (self.settings.timeout + self.settings.connect_timeout + Duration::from_secs(30)).as_millis() as i64;
         loop {
             // Wait for a free slot before claiming, so nothing is leased
             // that cannot be sent at once.
-            let Ok(first) = Arc::clone(&slots).acquire_owned().await else { return };
+            let Ok(first) = Arc::clone(&slots).acquire_owned().await else {
+                return;
+            };
             let free = slots.available_permits() as i64 + 1;
             let claimed = match self.store.claim(&destination, now_ms(), lease_ms, free).await {
                 Ok(claimed) => claimed,
@@ -128,7 +148,12 @@ impl Dispatcher {
         let (next, record) = match prepared {
             Err(reason) => (
                 NextStep::Dead(reason.clone()),
-                AttemptRecord { started_at, duration_ms: 0, error: Some(reason), ..Default::default() },
+                AttemptRecord {
+                    started_at,
+                    duration_ms: 0,
+                    error: Some(reason),
+                    ..Default::default()
+                },
             ),
             Ok((route, rendered)) => {
                 let report = route.destination.send(&rendered).await;
@@ -171,12 +196,22 @@ impl Dispatcher {
         }
     }
 
-    fn render(&self, route: &crate::pipeline::Route, delivery: &Claimed) -> Result<crate::destinations::Rendered, String> {
+    fn render(
+        &self,
+        route: &crate::pipeline::Route,
+        delivery: &Claimed,
+    ) -> Result<crate::destinations::Rendered, String> {
         let call = CallSummary::parse(delivery.payload.as_bytes(), self.pipeline.region)
             .map_err(|e| format!("stored call cannot be read: {e}"))?;
-        let meta = CallMeta { call_id: &delivery.call_id, source: &delivery.source, received_at_ms: delivery.received_at };
+        let meta = CallMeta {
+            call_id: &delivery.call_id,
+            source: &delivery.source,
+            received_at_ms: delivery.received_at,
+        };
         let context = self.pipeline.context(&call, &meta);
-        let message = self.pipeline.message(&context, &delivery.call_id, &delivery.destination);
+        let message = self
+            .pipeline
+            .message(&context, &delivery.call_id, &delivery.destination);
         route
             .destination
             .render(&self.pipeline.renderer, &message)

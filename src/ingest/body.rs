@@ -19,7 +19,9 @@ pub struct BodyLimits {
 /// Form posts are refused: a sender that form-encodes the summary would
 /// have its fields silently lost.
 pub fn check_content_type(request: &HttpRequest) -> Result<(), IngestError> {
-    let Some(value) = request.headers().get(header::CONTENT_TYPE) else { return Ok(()) };
+    let Some(value) = request.headers().get(header::CONTENT_TYPE) else {
+        return Ok(());
+    };
     let text = value.to_str().unwrap_or("").trim().to_ascii_lowercase();
     let mime = text.split(';').next().unwrap_or_default().trim();
     if mime == "application/x-www-form-urlencoded" || mime.starts_with("multipart/") {
@@ -58,7 +60,9 @@ enum Encoding {
 }
 
 fn content_encoding(request: &HttpRequest) -> Result<Encoding, IngestError> {
-    let Some(value) = request.headers().get(header::CONTENT_ENCODING) else { return Ok(Encoding::Identity) };
+    let Some(value) = request.headers().get(header::CONTENT_ENCODING) else {
+        return Ok(Encoding::Identity);
+    };
     match value.to_str().unwrap_or("").trim().to_ascii_lowercase().as_str() {
         "" | "identity" => Ok(Encoding::Identity),
         "gzip" | "x-gzip" => Ok(Encoding::Gzip),
@@ -96,7 +100,10 @@ mod tests {
     fn gzip_is_decoded_up_to_the_cap() {
         assert_eq!(gunzip(&gzip(b"{\"a\":1}"), 100).unwrap(), b"{\"a\":1}");
         let bomb = gzip(&vec![b' '; 10_000]);
-        assert!(matches!(gunzip(&bomb, 1000), Err(IngestError::DecodedTooLarge { limit: 1000 })));
+        assert!(matches!(
+            gunzip(&bomb, 1000),
+            Err(IngestError::DecodedTooLarge { limit: 1000 })
+        ));
         assert!(matches!(gunzip(b"not gzip", 1000), Err(IngestError::BadGzip(_))));
     }
 }

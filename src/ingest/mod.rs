@@ -36,8 +36,17 @@ impl IngestState {
         wakers: Wakers,
         limits: BodyLimits,
     ) -> Self {
-        let tokens = sources.into_iter().map(|(name, s)| (name.clone(), auth::Token::new(&s.token))).collect();
-        Self { tokens, pipeline, store, wakers, limits }
+        let tokens = sources
+            .into_iter()
+            .map(|(name, s)| (name.clone(), auth::Token::new(&s.token)))
+            .collect();
+        Self {
+            tokens,
+            pipeline,
+            store,
+            wakers,
+            limits,
+        }
     }
 }
 
@@ -45,7 +54,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/hooks/{source}")
             .route(web::post().to(receive))
-            .default_service(web::to(|| async { Err::<HttpResponse, _>(IngestError::MethodNotAllowed) })),
+            .default_service(web::to(|| async {
+                Err::<HttpResponse, _>(IngestError::MethodNotAllowed)
+            })),
     );
 }
 
@@ -56,7 +67,10 @@ async fn receive(
     state: web::Data<IngestState>,
 ) -> Result<HttpResponse, IngestError> {
     let source = source.into_inner();
-    let token = state.tokens.get(&source).ok_or_else(|| IngestError::UnknownSource(source.clone()))?;
+    let token = state
+        .tokens
+        .get(&source)
+        .ok_or_else(|| IngestError::UnknownSource(source.clone()))?;
     let presented = auth::presented(&request).ok_or(IngestError::MissingToken)?;
     if !token.matches(&presented) {
         tracing::warn!(%source, "rejected call: wrong token");
@@ -68,7 +82,14 @@ async fn receive(
 
     let id = uuid::Uuid::now_v7().to_string();
     let received_at = now_ms();
-    let context = state.pipeline.context(&call, &CallMeta { call_id: &id, source: &source, received_at_ms: received_at });
+    let context = state.pipeline.context(
+        &call,
+        &CallMeta {
+            call_id: &id,
+            source: &source,
+            received_at_ms: received_at,
+        },
+    );
     let decision = state.pipeline.router.route(&context);
     let new_call = NewCall {
         id,
@@ -96,7 +117,10 @@ async fn receive(
             for (_, destination) in &deliveries {
                 state.wakers.wake(destination);
             }
-            let deliveries: Vec<_> = deliveries.iter().map(|(id, d)| json!({"id": id, "destination": d})).collect();
+            let deliveries: Vec<_> = deliveries
+                .iter()
+                .map(|(id, d)| json!({"id": id, "destination": d}))
+                .collect();
             HttpResponse::Accepted().json(json!({"id": id, "deliveries": deliveries}))
         }
         IngestOutcome::Duplicate { id } => {

@@ -49,16 +49,25 @@ mod tests {
 
     #[test]
     fn json_escapes_only_what_json_needs() {
-        assert_eq!(json("Zoë \"Z\" O'Brien\n\t\\ <b>=`"), r#"Zoë \"Z\" O'Brien\n\t\\ <b>=`"#);
+        assert_eq!(
+            json("Zoë \"Z\" O'Brien\n\t\\ <b>=`"),
+            r#"Zoë \"Z\" O'Brien\n\t\\ <b>=`"#
+        );
     }
 
     #[test]
     fn slack_neutralises_mentions() {
-        assert_eq!(slack_json("<!channel> & <@U1> \"x\""), r#"&lt;!channel&gt; &amp; &lt;@U1&gt; \"x\""#);
+        assert_eq!(
+            slack_json("<!channel> & <@U1> \"x\""),
+            r#"&lt;!channel&gt; &amp; &lt;@U1&gt; \"x\""#
+        );
     }
 
     #[test]
     fn html_escapes_markup_and_quotes() {
-        assert_eq!(html(r#"<b>"a" & 'b'</b>"#), "&lt;b&gt;&quot;a&quot; &amp; &#39;b&#39;&lt;/b&gt;");
+        assert_eq!(
+            html(r#"<b>"a" & 'b'</b>"#),
+            "&lt;b&gt;&quot;a&quot; &amp; &#39;b&#39;&lt;/b&gt;"
+        );
     }
 }

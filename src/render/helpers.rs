@@ -2,8 +2,8 @@
 //! numbers, truncation, defaults, JSON values and the transcript.
 
 use handlebars::{
-    Context, Handlebars, Helper, HelperDef, HelperResult, Output, RenderContext, RenderError,
-    RenderErrorReason, ScopedJson,
+    Context, Handlebars, Helper, HelperDef, HelperResult, Output, RenderContext, RenderError, RenderErrorReason,
+    ScopedJson,
 };
 use jiff::tz::TimeZone;
 use serde_json::Value;
@@ -59,11 +59,18 @@ impl HelperDef for DateTime {
         _: &'rc Context,
         _: &mut RenderContext<'reg, 'rc>,
     ) -> Result<ScopedJson<'rc>, RenderError> {
-        let format = h.param(1).and_then(|p| p.value().as_str()).unwrap_or("%Y-%m-%d %H:%M %Z");
+        let format = h
+            .param(1)
+            .and_then(|p| p.value().as_str())
+            .unwrap_or("%Y-%m-%d %H:%M %Z");
         let Some(raw) = h.param(0).and_then(|p| p.value().as_i64()) else {
             return Ok(ScopedJson::Derived(Value::String(String::new())));
         };
-        let ms = if raw.abs() >= 1_000_000_000_000 { raw } else { raw * 1000 };
+        let ms = if raw.abs() >= 1_000_000_000_000 {
+            raw
+        } else {
+            raw * 1000
+        };
         let text = jiff::Timestamp::from_millisecond(ms)
             .map(|ts| ts.to_zoned_datetime(self.zone.clone()).strftime(format).to_string())
             .map_err(|e| RenderErrorReason::Other(format!("datetime: {e}")))?;
@@ -172,7 +179,11 @@ impl HelperDef for Truncate {
             (Format::SlackJson, '<' | '>') => 4,
             _ => 1,
         };
-        Ok(ScopedJson::Derived(Value::String(truncate_weighted(&text, limit as usize, width))))
+        Ok(ScopedJson::Derived(Value::String(truncate_weighted(
+            &text,
+            limit as usize,
+            width,
+        ))))
     }
 }
 
@@ -202,7 +213,10 @@ fn truncate_weighted(text: &str, limit: usize, width: impl Fn(char) -> usize) ->
 /// `{{default caller_name "Unknown caller"}}`: the fallback for null,
 /// missing or blank values.
 fn default(params: &[&Value]) -> Result<Value, String> {
-    let fallback = params.get(1).map(|v| (*v).clone()).unwrap_or(Value::String(String::new()));
+    let fallback = params
+        .get(1)
+        .map(|v| (*v).clone())
+        .unwrap_or(Value::String(String::new()));
     Ok(match params.first() {
         None | Some(Value::Null) => fallback,
         Some(Value::String(s)) if s.trim().is_empty() => fallback,

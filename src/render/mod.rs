@@ -108,20 +108,25 @@ impl Renderer {
     /// Compiles the template file at `path` (relative to the template
     /// folder) for `format`.
     pub fn load_file(&mut self, format: Format, path: &str) -> Result<TemplateId, TemplateError> {
-        let id = TemplateId { format, name: path.to_owned() };
+        let id = TemplateId {
+            format,
+            name: path.to_owned(),
+        };
         if self.registries[&format].has_template(path) {
             return Ok(id);
         }
         let full = self.dir.join(path);
-        let source = std::fs::read_to_string(&full)
-            .map_err(|error| TemplateError::Read { path: full, error })?;
+        let source = std::fs::read_to_string(&full).map_err(|error| TemplateError::Read { path: full, error })?;
         self.compile(&id, &source)?;
         Ok(id)
     }
 
     /// Compiles a template given in the config itself (a URL, a header).
     pub fn load_inline(&mut self, format: Format, name: &str, source: &str) -> Result<TemplateId, TemplateError> {
-        let id = TemplateId { format, name: name.to_owned() };
+        let id = TemplateId {
+            format,
+            name: name.to_owned(),
+        };
         self.compile(&id, source)?;
         Ok(id)
     }
@@ -130,19 +135,27 @@ impl Renderer {
         let registry = self.registries.get_mut(&id.format).expect("a registry per format");
         registry
             .register_template_string(&id.name, source)
-            .map_err(|e| TemplateError::Compile { name: id.name.clone(), error: e.to_string() })
+            .map_err(|e| TemplateError::Compile {
+                name: id.name.clone(),
+                error: e.to_string(),
+            })
     }
 
     /// Renders; a JSON format's output must parse and is sent compact.
     pub fn render(&self, id: &TemplateId, context: &Value) -> Result<String, RenderError> {
         let text = self.registries[&id.format]
             .render(&id.name, context)
-            .map_err(|e| RenderError::Render { name: id.name.clone(), error: e.to_string() })?;
+            .map_err(|e| RenderError::Render {
+                name: id.name.clone(),
+                error: e.to_string(),
+            })?;
         if !id.format.is_json() {
             return Ok(text);
         }
-        let parsed: Value = serde_json::from_str(&text)
-            .map_err(|e| RenderError::InvalidJson { name: id.name.clone(), error: e.to_string() })?;
+        let parsed: Value = serde_json::from_str(&text).map_err(|e| RenderError::InvalidJson {
+            name: id.name.clone(),
+            error: e.to_string(),
+        })?;
         Ok(parsed.to_string())
     }
 
@@ -161,10 +174,10 @@ fn collect_templates(root: &std::path::Path, dir: &std::path::Path, found: &mut 
         let path = entry.path();
         if path.is_dir() {
             collect_templates(root, &path, found);
-        } else if path.extension().is_some_and(|e| e == "hbs") {
-            if let Ok(relative) = path.strip_prefix(root) {
-                found.push(relative.to_string_lossy().replace('\\', "/"));
-            }
+        } else if path.extension().is_some_and(|e| e == "hbs")
+            && let Ok(relative) = path.strip_prefix(root)
+        {
+            found.push(relative.to_string_lossy().replace('\\', "/"));
         }
     }
 }
@@ -175,7 +188,11 @@ mod tests {
     use serde_json::json;
 
     fn renderer() -> Renderer {
-        Renderer::new(PathBuf::from("."), TimeZone::get("Europe/Amsterdam").unwrap(), crate::call::phone::region("NL").unwrap())
+        Renderer::new(
+            PathBuf::from("."),
+            TimeZone::get("Europe/Amsterdam").unwrap(),
+            crate::call::phone::region("NL").unwrap(),
+        )
     }
 
     fn render(format: Format, source: &str, context: Value) -> Result<String, RenderError> {
@@ -186,19 +203,37 @@ mod tests {
 
     #[test]
     fn json_values_never_become_html_entities() {
-        let out = render(Format::Json, r#"{"t": "{{name}}"}"#, json!({"name": "Zoë \"Z\" O'Brien <a@b.c> = `x`\n"})).unwrap();
+        let out = render(
+            Format::Json,
+            r#"{"t": "{{name}}"}"#,
+            json!({"name": "Zoë \"Z\" O'Brien <a@b.c> = `x`\n"}),
+        )
+        .unwrap();
         assert_eq!(out, r#"{"t":"Zoë \"Z\" O'Brien <a@b.c> = `x`\n"}"#);
     }
 
     #[test]
     fn slack_mentions_in_values_are_neutralised_but_template_mentions_stay() {
-        let out = render(Format::SlackJson, r#"{"text": "<!here> {{s}}"}"#, json!({"s": "<!channel> <@U024BE7LH> & co"})).unwrap();
-        assert_eq!(out, r#"{"text":"<!here> &lt;!channel&gt; &lt;@U024BE7LH&gt; &amp; co"}"#);
+        let out = render(
+            Format::SlackJson,
+            r#"{"text": "<!here> {{s}}"}"#,
+            json!({"s": "<!channel> <@U024BE7LH> & co"}),
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            r#"{"text":"<!here> &lt;!channel&gt; &lt;@U024BE7LH&gt; &amp; co"}"#
+        );
     }
 
     #[test]
     fn json_helper_writes_values_unquoted() {
-        let out = render(Format::SlackJson, r#"{"tags": {{json tags}}}"#, json!({"tags": ["<x>", 1]})).unwrap();
+        let out = render(
+            Format::SlackJson,
+            r#"{"tags": {{json tags}}}"#,
+            json!({"tags": ["<x>", 1]}),
+        )
+        .unwrap();
         assert_eq!(out, r#"{"tags":["&lt;x&gt;",1]}"#);
     }
 
@@ -222,7 +257,12 @@ mod tests {
 
     #[test]
     fn url_values_cannot_leave_their_component() {
-        let out = render(Format::Url, "https://crm.test/calls/{{k}}?q={{q}}", json!({"k": "a/b@evil.test", "q": "x&y=z #"})).unwrap();
+        let out = render(
+            Format::Url,
+            "https://crm.test/calls/{{k}}?q={{q}}",
+            json!({"k": "a/b@evil.test", "q": "x&y=z #"}),
+        )
+        .unwrap();
         assert_eq!(out, "https://crm.test/calls/a%2Fb%40evil.test?q=x%26y%3Dz%20%23");
     }
 

@@ -63,7 +63,13 @@ impl Store {
     /// `now + lease_ms`; a lease left by a crashed worker expires by itself.
     /// Leases up to `limit` due deliveries of `destination` until
     /// `now + lease_ms`; a lease left by a crashed worker expires by itself.
-    pub async fn claim(&self, destination: &str, now: i64, lease_ms: i64, limit: i64) -> Result<Vec<Claimed>, StoreError> {
+    pub async fn claim(
+        &self,
+        destination: &str,
+        now: i64,
+        lease_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<Claimed>, StoreError> {
         let mut tx = self.writer.begin().await?;
         let ids: Vec<(i64,)> = sqlx::query_as(
             "UPDATE deliveries SET lease_until = ?2 + ?3
@@ -98,7 +104,12 @@ impl Store {
 
     /// Records an attempt and moves the delivery on, in one transaction.
     /// A delivery already delivered or dead is never changed again.
-    pub async fn record_attempt(&self, delivery_id: i64, attempt: &AttemptRecord, next: &NextStep) -> Result<(), StoreError> {
+    pub async fn record_attempt(
+        &self,
+        delivery_id: i64,
+        attempt: &AttemptRecord,
+        next: &NextStep,
+    ) -> Result<(), StoreError> {
         let (state, due_at, error) = match next {
             NextStep::Delivered => ("delivered", None, None),
             NextStep::RetryAt(at) => ("pending", Some(*at), attempt.error.clone()),
@@ -187,14 +198,17 @@ impl Store {
     }
 
     pub async fn count_calls(&self) -> Result<i64, StoreError> {
-        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM calls").fetch_one(&self.reader).await?;
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM calls")
+            .fetch_one(&self.reader)
+            .await?;
         Ok(n)
     }
 
     /// Calls that no route took.
     pub async fn count_unrouted(&self) -> Result<i64, StoreError> {
-        let (n,): (i64,) =
-            sqlx::query_as("SELECT COUNT(*) FROM calls WHERE unrouted = 1").fetch_one(&self.reader).await?;
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM calls WHERE unrouted = 1")
+            .fetch_one(&self.reader)
+            .await?;
         Ok(n)
     }
 }

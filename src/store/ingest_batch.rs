@@ -112,7 +112,10 @@ async fn insert(tx: &mut Transaction<'_, Sqlite>, call: &NewCall) -> Result<Inge
         .await?;
         deliveries.push((id, destination.clone()));
     }
-    Ok(IngestOutcome::Accepted { id: call.id.clone(), deliveries })
+    Ok(IngestOutcome::Accepted {
+        id: call.id.clone(),
+        deliveries,
+    })
 }
 
 impl Store {
@@ -120,7 +123,11 @@ impl Store {
     /// Returns only once the commit is on disk.
     pub async fn ingest(&self, call: NewCall) -> Result<IngestOutcome, StoreError> {
         let (reply, answer) = oneshot::channel();
-        self.batcher.0.send((call, reply)).await.map_err(|_| StoreError::Closed)?;
+        self.batcher
+            .0
+            .send((call, reply))
+            .await
+            .map_err(|_| StoreError::Closed)?;
         answer
             .await
             .map_err(|_| StoreError::Closed)?

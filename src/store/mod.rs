@@ -44,8 +44,10 @@ impl Store {
     pub async fn open(url: &str, base_dir: &Path) -> Result<Self, StoreError> {
         let path = sqlite_path(url, base_dir)?;
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
-                .map_err(|error| StoreError::DataDir { path: parent.to_owned(), error })?;
+            std::fs::create_dir_all(parent).map_err(|error| StoreError::DataDir {
+                path: parent.to_owned(),
+                error,
+            })?;
         }
         // WAL with synchronous=FULL fsyncs the log at every commit: a 2xx is
         // only sent once the call is on disk.
@@ -69,7 +71,11 @@ impl Store {
             .connect_with(options.read_only(true))
             .await?;
         let batcher = ingest_batch::spawn(writer.clone());
-        Ok(Self { writer, reader, batcher })
+        Ok(Self {
+            writer,
+            reader,
+            batcher,
+        })
     }
 
     /// Whether the database answers.
@@ -111,8 +117,14 @@ mod tests {
     #[test]
     fn sqlite_urls_resolve_against_the_config_folder() {
         let base = Path::new("/etc/callbridge");
-        assert_eq!(sqlite_path("sqlite://data/x.db", base).unwrap(), Path::new("/etc/callbridge/data/x.db"));
+        assert_eq!(
+            sqlite_path("sqlite://data/x.db", base).unwrap(),
+            Path::new("/etc/callbridge/data/x.db")
+        );
         assert_eq!(sqlite_path("sqlite:///tmp/x.db", base).unwrap(), Path::new("/tmp/x.db"));
-        assert!(matches!(sqlite_path("postgres://db", base), Err(StoreError::UnsupportedUrl(_))));
+        assert!(matches!(
+            sqlite_path("postgres://db", base),
+            Err(StoreError::UnsupportedUrl(_))
+        ));
     }
 }

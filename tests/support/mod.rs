@@ -103,10 +103,19 @@ impl TestApp {
         let server = tokio::spawn(async move {
             let _ = app.run_until_stopped().await;
         });
-        let store = Store::open(&format!("sqlite://{}", dir.path().join("callbridge.db").display()), dir.path())
-            .await
-            .unwrap();
-        Self { address, dir, client: reqwest::Client::new(), store, server }
+        let store = Store::open(
+            &format!("sqlite://{}", dir.path().join("callbridge.db").display()),
+            dir.path(),
+        )
+        .await
+        .unwrap();
+        Self {
+            address,
+            dir,
+            client: reqwest::Client::new(),
+            store,
+            server,
+        }
     }
 
     pub fn hook_url(&self) -> String {
@@ -144,7 +153,10 @@ impl TestApp {
     /// Waits until the call's delivery to `destination` reaches `state`.
     pub async fn wait_for_state(&self, call_id: &str, destination: &str, state: &str) -> DeliveryRow {
         let found = poll(Duration::from_secs(20), || async {
-            self.deliveries(call_id).await.into_iter().find(|d| d.destination == destination && d.state == state)
+            self.deliveries(call_id)
+                .await
+                .into_iter()
+                .find(|d| d.destination == destination && d.state == state)
         })
         .await;
         match found {
@@ -200,6 +212,9 @@ pub fn assert_valid(schema_file: &str, instance: &Value) {
     let schema: Value =
         serde_json::from_slice(&std::fs::read(repo_path("../shared/contracts").join(schema_file)).unwrap()).unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator.iter_errors(instance).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    let errors: Vec<String> = validator
+        .iter_errors(instance)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
     assert!(errors.is_empty(), "{schema_file}: {errors:#?}\n{instance:#}");
 }
