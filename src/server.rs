@@ -11,13 +11,14 @@ use crate::config::{Config, ConfigError};
 use crate::dispatch::{Dispatcher, Wakers};
 use crate::ingest::{self, BodyLimits, IngestState};
 use crate::pipeline::Pipeline;
-use crate::store::Store;
+use crate::store::{ServeLock, Store};
 
 pub struct Application {
     port: u16,
     server: Server,
     /// Dispatcher loops; dropped (and so stopped) with the application.
     _dispatch: JoinSet<()>,
+    _lock: ServeLock,
 }
 
 impl Application {
@@ -27,6 +28,9 @@ impl Application {
         let settings = &config.settings;
         let store = Store::open(&settings.storage.url, &config.base_dir)
             .await
+            .map_err(|e| config.error(ConfigError::key("storage.url", e.to_string())))?;
+        let lock = store
+            .lock_for_serving()
             .map_err(|e| config.error(ConfigError::key("storage.url", e.to_string())))?;
         let released = store.release_leases().await?;
         if released > 0 {
@@ -78,6 +82,7 @@ impl Application {
             port,
             server,
             _dispatch: dispatch,
+            _lock: lock,
         })
     }
 

@@ -96,3 +96,30 @@ async fn an_acknowledged_call_is_delivered_after_a_kill_and_restart() {
     let body: serde_json::Value = serde_json::from_slice(&requests[0].body).unwrap();
     assert_eq!(body["blocks"][0]["text"]["text"], "📞 Bob");
 }
+
+#[tokio::test]
+async fn a_second_daemon_on_the_same_store_refuses_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let app_port = free_port();
+    let yaml = slack_config("http://127.0.0.1:9").replace("127.0.0.1:0", &format!("127.0.0.1:{app_port}"));
+    let config = dir.path().join("callbridge.yaml");
+    std::fs::write(&config, yaml).unwrap();
+    let mut daemon = start(&config);
+    wait_healthy(&reqwest::Client::new(), &format!("http://127.0.0.1:{app_port}")).await;
+
+    let second = Command::new(env!("CARGO_BIN_EXE_callbridge"))
+        .args(["--config", config.to_str().unwrap(), "serve"])
+        .env("CALLBRIDGE__SERVER__LISTEN", format!("127.0.0.1:{}", free_port()))
+        .output()
+        .unwrap();
+    kill(Pid::from_raw(daemon.id() as i32), Signal::SIGKILL).unwrap();
+    daemon.wait().unwrap();
+    assert_eq!(second.status.code(), Some(1));
+    let message = String::from_utf8_lossy(&second.stderr);
+    let expected = format!(
+        "{}: storage.url: another callbridge is already serving {}",
+        config.display(),
+        dir.path().join("callbridge.db").display()
+    );
+    assert!(message.contains(&expected), "{message}");
+}

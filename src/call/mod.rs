@@ -28,6 +28,8 @@ pub struct CallSummary {
     pub caller_phone_number: Option<String>,
     /// None for withheld, anonymous or invalid numbers.
     pub caller_phone_e164: Option<String>,
+    /// The number's ISO 3166 region ("NL"), when it has one.
+    pub caller_phone_country: Option<String>,
     pub summary: Option<String>,
     pub call_reason: Option<String>,
     pub callback_time: Option<String>,
@@ -75,10 +77,12 @@ impl CallSummary {
 
     fn from_object(raw: Map<String, Value>, region: Region) -> Self {
         let caller_phone_number = lenient::text(raw.get("caller_phone_number"));
+        let phone = caller_phone_number.as_deref().and_then(|n| phone::normalise(n, region));
         Self {
             sort_key: lenient::text(raw.get("sort_key")),
             caller_name: lenient::text(raw.get("caller_name")),
-            caller_phone_e164: caller_phone_number.as_deref().and_then(|n| phone::to_e164(n, region)),
+            caller_phone_e164: phone.as_ref().map(|p| p.e164.clone()),
+            caller_phone_country: phone.and_then(|p| p.country),
             caller_phone_number,
             summary: lenient::text(raw.get("callsummary")),
             call_reason: lenient::text(raw.get("call_reason")),
@@ -106,7 +110,8 @@ impl CallSummary {
     /// The payload as templates and matchers see it: every field as sent,
     /// with the known ones replaced by their normalised values (seconds for
     /// `calltimestamp`, milliseconds for message times, real booleans and
-    /// numbers, null when absent) plus `caller_phone_e164`.
+    /// numbers, null when absent) plus `caller_phone_e164` and
+    /// `caller_phone_country`.
     pub fn to_context(&self) -> Value {
         let mut object = self.raw.clone();
         let mut set = |key: &str, value: Value| {
@@ -116,6 +121,7 @@ impl CallSummary {
         set("caller_name", json!(self.caller_name));
         set("caller_phone_number", json!(self.caller_phone_number));
         set("caller_phone_e164", json!(self.caller_phone_e164));
+        set("caller_phone_country", json!(self.caller_phone_country));
         set("callsummary", json!(self.summary));
         set("call_reason", json!(self.call_reason));
         set("callback_time", json!(self.callback_time));
@@ -183,6 +189,7 @@ mod tests {
         assert_eq!(call.duration_secs, Some(75));
         let context = call.to_context();
         assert_eq!(context["caller_phone_e164"], "+31612345678");
+        assert_eq!(context["caller_phone_country"], "NL");
         assert_eq!(context["calltimestamp"], 1733245200);
         assert_eq!(context["extra"]["a"], 1);
         assert_eq!(context["messages"], json!([]));

@@ -13,9 +13,22 @@ const WITHHELD: &[&str] = &[
     "n/a",
 ];
 
+/// A valid caller number.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Normalised {
+    pub e164: String,
+    /// ISO 3166 region, e.g. "NL"; None for non-geographic numbers.
+    pub country: Option<String>,
+}
+
 /// The E.164 form of `raw`, read with `region` for national formats.
 /// Withheld, anonymous or invalid numbers give None.
 pub fn to_e164(raw: &str, region: Country) -> Option<String> {
+    normalise(raw, region).map(|n| n.e164)
+}
+
+/// `raw` as E.164 with its country; None when withheld or invalid.
+pub fn normalise(raw: &str, region: Country) -> Option<Normalised> {
     let raw = raw.trim();
     if raw.is_empty() || WITHHELD.contains(&raw.to_ascii_lowercase().as_str()) {
         return None;
@@ -28,7 +41,10 @@ pub fn to_e164(raw: &str, region: Country) -> Option<String> {
         None => cleaned,
     };
     let number = phonenumber::parse(Some(region), &cleaned).ok()?;
-    phonenumber::is_valid(&number).then(|| number.format().mode(phonenumber::Mode::E164).to_string())
+    phonenumber::is_valid(&number).then(|| Normalised {
+        e164: number.format().mode(phonenumber::Mode::E164).to_string(),
+        country: number.country().id().map(|id| id.as_ref().to_owned()),
+    })
 }
 
 /// Parses an ISO 3166 region code such as "NL".
@@ -58,6 +74,8 @@ mod tests {
         }
         assert_eq!(nl("+32470123456").as_deref(), Some("+32470123456"));
         assert_eq!(nl("+14155550100").as_deref(), Some("+14155550100"));
+        let belgian = normalise("+32470123456", region("NL").unwrap()).unwrap();
+        assert_eq!(belgian.country.as_deref(), Some("BE"));
     }
 
     #[test]

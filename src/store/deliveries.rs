@@ -156,7 +156,7 @@ impl Store {
         Ok(())
     }
 
-    /// Drops every lease. Only one process owns a SQLite file, so at start
+    /// Drops every lease. Call it holding [`Store::lock_for_serving`]: then
     /// any lease left is from a process that died mid-attempt.
     pub async fn release_leases(&self) -> Result<u64, StoreError> {
         let done = sqlx::query("UPDATE deliveries SET lease_until = NULL WHERE lease_until IS NOT NULL")

@@ -26,6 +26,10 @@ pub enum StoreError {
     DataDir { path: PathBuf, error: std::io::Error },
     #[error("the store is shutting down")]
     Closed,
+    #[error("another callbridge is already serving {0}")]
+    InUse(PathBuf),
+    #[error("cannot lock {path}: {error}")]
+    Lock { path: PathBuf, error: std::io::Error },
 }
 
 /// Handle to the store; cheap to clone.
@@ -36,7 +40,12 @@ pub struct Store {
     writer: SqlitePool,
     reader: SqlitePool,
     batcher: ingest_batch::Handle,
+    path: PathBuf,
 }
+
+/// Held while a process serves a store; released when dropped or when the
+/// process dies, however it dies.
+pub struct ServeLock(#[allow(dead_code)] std::fs::File);
 
 impl Store {
     /// Opens (creating if needed) the database at `url`; a relative path is
@@ -75,7 +84,28 @@ impl Store {
             writer,
             reader,
             batcher,
+            path,
         })
+    }
+
+    /// Claims the store for one serving process: leases are released at
+    /// start on the grounds that no other process can hold one.
+    pub fn lock_for_serving(&self) -> Result<ServeLock, StoreError> {
+        let path = self.path.with_extension("lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|error| StoreError::Lock {
+                path: path.clone(),
+                error,
+            })?;
+        match file.try_lock() {
+            Ok(()) => Ok(ServeLock(file)),
+            Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::InUse(self.path.clone())),
+            Err(std::fs::TryLockError::Error(error)) => Err(StoreError::Lock { path, error }),
+        }
     }
 
     /// Whether the database answers.
