@@ -1,7 +1,6 @@
-//! The command line: `serve`, `check` and `render`.
+//! The command line: `serve`, `check`, `render` and `send-test`.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -9,6 +8,7 @@ use serde_json::{Value, json};
 
 use crate::call::CallSummary;
 use crate::config::Config;
+use crate::destinations::Outcome;
 use crate::pipeline::{CallMeta, Pipeline};
 use crate::server::Application;
 
@@ -46,7 +46,19 @@ enum Command {
         #[arg(long, default_value = "voicemate")]
         source: String,
     },
+    /// Send one sample call to one destination now, to check its settings and credentials.
+    SendTest {
+        /// The destination, as named under `destinations`.
+        #[arg(long)]
+        destination: String,
+        /// A call summary JSON file (default: a built-in sample call).
+        #[arg(long)]
+        payload: Option<PathBuf>,
+    },
 }
+
+/// The call `send-test` sends when no payload is given.
+const SAMPLE_CALL: &str = include_str!("../samples/call.json");
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::load(&cli.config)?;
@@ -60,6 +72,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let report = render(&config, &payload, &source)?;
             println!("{}", serde_json::to_string_pretty(&report)?);
         }
+        Command::SendTest { destination, payload } => send_test(&config, &destination, payload.as_deref()).await?,
     }
     Ok(())
 }
@@ -80,28 +93,69 @@ fn check(config: &Config) -> anyhow::Result<()> {
 }
 
 fn render(config: &Config, payload: &Path, source: &str) -> anyhow::Result<Value> {
-    let pipeline = Arc::new(Pipeline::build(config)?);
+    let pipeline = Pipeline::build(config)?;
     let body = std::fs::read(payload).with_context(|| format!("cannot read {}", payload.display()))?;
-    let call = CallSummary::parse(&body, pipeline.region).with_context(|| format!("{}", payload.display()))?;
     let call_id = "preview";
+    let context = call_context(&pipeline, &body, call_id, source).with_context(|| format!("{}", payload.display()))?;
+    let decision = pipeline.router.route(&context);
+    let deliveries: Vec<Value> = decision
+        .destinations
+        .iter()
+        .map(|name| match pipeline.render(&context, call_id, name) {
+            Ok(rendered) => json!({"destination": name, "request": config.secrets.redact(&rendered.describe())}),
+            Err(error) => json!({"destination": name, "error": config.secrets.redact(&error.to_string())}),
+        })
+        .collect();
+    Ok(json!({"routes": decision.routes, "deliveries": deliveries}))
+}
+
+/// Renders the payload for one destination and sends it once, outside the
+/// store: nothing is recorded and no route is consulted.
+async fn send_test(config: &Config, destination: &str, payload: Option<&Path>) -> anyhow::Result<()> {
+    let pipeline = Pipeline::build(config)?;
+    let Some(route) = pipeline.destinations.get(destination) else {
+        let known: Vec<&str> = pipeline.destinations.keys().map(String::as_str).collect();
+        anyhow::bail!("no destination `{destination}` (configured: {})", known.join(", "));
+    };
+    let body = match payload {
+        Some(path) => std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?,
+        None => SAMPLE_CALL.as_bytes().to_vec(),
+    };
+    let call_id = format!("send-test-{}", uuid::Uuid::now_v7());
+    let context = call_context(&pipeline, &body, &call_id, "send-test")?;
+    let rendered = pipeline
+        .render(&context, &call_id, destination)
+        .map_err(|e| anyhow::anyhow!(config.secrets.redact(&e.to_string())))?;
+    let report = route.destination.send(&rendered).await;
+    let redact = |text: &Option<String>| text.as_deref().map(|t| config.secrets.redact(t));
+    let outcome = match report.outcome {
+        Outcome::Delivered => "delivered",
+        Outcome::Retry { .. } => "failed (would be retried)",
+        Outcome::Permanent => "failed (would not be retried)",
+    };
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&json!({
+            "destination": destination,
+            "outcome": outcome,
+            "status": report.status,
+            "error": redact(&report.error),
+            "response": redact(&report.response),
+        }))?
+    );
+    if report.outcome != Outcome::Delivered {
+        anyhow::bail!("the test send to `{destination}` failed");
+    }
+    Ok(())
+}
+
+/// The context templates see for a payload, as if it had just arrived.
+fn call_context(pipeline: &Pipeline, body: &[u8], call_id: &str, source: &str) -> anyhow::Result<Value> {
+    let call = CallSummary::parse(body, pipeline.region)?;
     let meta = CallMeta {
         call_id,
         source,
         received_at_ms: crate::store::now_ms(),
     };
-    let context = pipeline.context(&call, &meta);
-    let decision = pipeline.router.route(&context);
-    let deliveries: Vec<Value> = decision
-        .destinations
-        .iter()
-        .map(|name| {
-            let route = &pipeline.destinations[name];
-            let message = pipeline.message(&context, call_id, name);
-            match route.destination.render(&pipeline.renderer, &message) {
-                Ok(rendered) => json!({"destination": name, "request": config.secrets.redact(&rendered.describe())}),
-                Err(error) => json!({"destination": name, "error": config.secrets.redact(&error.to_string())}),
-            }
-        })
-        .collect();
-    Ok(json!({"routes": decision.routes, "deliveries": deliveries}))
+    Ok(pipeline.context(&call, &meta))
 }

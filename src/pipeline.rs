@@ -10,8 +10,11 @@ use serde_json::{Value, json};
 
 use crate::call::{CallSummary, Region, phone};
 use crate::config::{Config, ConfigError, DestinationKind, LoadError};
-use crate::destinations::{Destination, HttpDestination, HttpSender, Message, SlackDestination, http::HttpSettings};
-use crate::render::{Format, Renderer};
+use crate::destinations::{
+    Destination, EmailDestination, HttpDestination, HttpSender, Message, Rendered, SlackDestination, SmtpServer,
+    http::HttpSettings,
+};
+use crate::render::{Format, RenderError, Renderer};
 use crate::routing::Router;
 
 pub struct Pipeline {
@@ -50,6 +53,14 @@ impl Pipeline {
         let sender = HttpSender::new(settings.delivery.connect_timeout, settings.delivery.timeout)
             .map_err(|e| ConfigError::Invalid(format!("cannot build the HTTP client: {e}")))?;
 
+        let mut smtp_servers = BTreeMap::new();
+        for (name, server) in &settings.smtp {
+            smtp_servers.insert(
+                name.as_str(),
+                Arc::new(SmtpServer::new(&format!("smtp.{name}"), server)?),
+            );
+        }
+
         let mut destinations = BTreeMap::new();
         for (name, destination) in &settings.destinations {
             let key = format!("destinations.{name}");
@@ -84,6 +95,15 @@ impl Pipeline {
                         expected_status,
                     };
                     Arc::new(HttpDestination::new(&key, http, &mut renderer, sender.clone())?)
+                }
+                DestinationKind::Email(email) => {
+                    let server = smtp_servers.get(email.smtp.as_str()).ok_or_else(|| {
+                        ConfigError::key(
+                            format!("{key}.smtp"),
+                            format!("server `{}` is not defined under smtp", email.smtp),
+                        )
+                    })?;
+                    Arc::new(EmailDestination::new(&key, email, Arc::clone(server), &mut renderer)?)
                 }
             };
             let concurrency = destination.concurrency.unwrap_or(settings.delivery.concurrency);
@@ -141,13 +161,27 @@ impl Pipeline {
         context
     }
 
-    pub fn message(&self, context: &Value, call_id: &str, destination: &str) -> Message {
+    /// What `destination` would send for the call with `context`.
+    pub fn render(&self, context: &Value, call_id: &str, destination: &str) -> Result<Rendered, RenderFailure> {
+        let route = self
+            .destinations
+            .get(destination)
+            .ok_or_else(|| RenderFailure::UnknownDestination(destination.to_owned()))?;
         let mut context = context.clone();
         context["callbridge"]["destination"] = json!(destination);
-        Message {
+        let message = Message {
             call_id: call_id.to_owned(),
             destination: destination.to_owned(),
             context,
-        }
+        };
+        Ok(route.destination.render(&self.renderer, &message)?)
     }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RenderFailure {
+    #[error("destination `{0}` is not configured")]
+    UnknownDestination(String),
+    #[error(transparent)]
+    Render(#[from] RenderError),
 }

@@ -39,7 +39,7 @@ fn check_passes_on_the_shipped_config() {
     assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(
         String::from_utf8_lossy(&output.stdout),
-        "config/callbridge.yaml: ok (1 sources, 1 destinations, 1 routes, 2 templates)\n"
+        "config/callbridge.yaml: ok (1 sources, 1 destinations, 1 routes, 4 templates)\n"
     );
 }
 
@@ -164,4 +164,93 @@ async fn render_shows_routes_and_requests_and_sends_nothing() {
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(report, serde_json::json!({"routes": [], "deliveries": []}));
     assert!(sink.received_requests().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn send_test_sends_one_call_to_one_destination_and_stores_nothing() {
+    let smtp = support::smtp::SmtpSink::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_config(
+        &dir,
+        &format!(
+            "smtp:\n  relay: {{ host: 127.0.0.1, port: {}, security: none }}\n\
+             destinations:\n  office: {{ type: email, smtp: relay, from: calls@bakery.test, to: [office@bakery.test], text: email/call.txt.hbs }}\n",
+            smtp.port
+        ),
+    );
+    let output = callbridge(&["--config", &file, "send-test", "--destination", "office"], &[]);
+    assert!(
+        output.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        stderr(&output)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["destination"], "office");
+    assert_eq!(report["outcome"], "delivered");
+    assert_eq!(report["status"], 250);
+    // The built-in sample call went out.
+    let received = &smtp.received(1).await[0];
+    assert_eq!(received.to, ["office@bakery.test"]);
+    assert_eq!(received.parsed().subject(), Some("Missed call from Bob"));
+    assert!(
+        !dir.path().join("callbridge.db").exists(),
+        "send-test must not touch the store"
+    );
+
+    let output = callbridge(&["--config", &file, "send-test", "--destination", "offcie"], &[]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(stderr(&output), "error: no destination `offcie` (configured: office)\n");
+}
+
+#[tokio::test]
+async fn send_test_reports_a_refusal_and_exits_non_zero() {
+    let sink = MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(wiremock::ResponseTemplate::new(404).set_body_string("no_service"))
+        .mount(&sink)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_config(
+        &dir,
+        &format!(
+            "destinations:\n  slack: {{ type: slack, webhook_url: \"{}/services/T/B/XXXXSECRETXXXX\" }}\n",
+            sink.uri()
+        ),
+    );
+    let payload = payload_path("02-dutch-callback.json");
+    let output = callbridge(
+        &[
+            "--config",
+            &file,
+            "send-test",
+            "--destination",
+            "slack",
+            "--payload",
+            payload.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        report,
+        serde_json::json!({
+            "destination": "slack",
+            "outcome": "failed (would not be retried)",
+            "status": 404,
+            "error": "HTTP 404: no_service",
+            "response": "no_service",
+        })
+    );
+    assert_eq!(stderr(&output), "error: the test send to `slack` failed\n");
+    let sent = &sink.received_requests().await.unwrap()[0];
+    let body: serde_json::Value = serde_json::from_slice(&sent.body).unwrap();
+    assert!(
+        body["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Missed call from Sanne de Vries"),
+        "{body}"
+    );
 }

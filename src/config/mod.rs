@@ -107,6 +107,11 @@ impl Config {
                 secrets.add(webhook_url);
             }
         }
+        for server in settings.smtp.values() {
+            if let Some(password) = &server.password {
+                secrets.add(password);
+            }
+        }
 
         Ok(Self {
             settings,

@@ -22,6 +22,9 @@ pub struct Settings {
     pub delivery: DeliverySettings,
     #[serde(default)]
     pub sources: BTreeMap<String, SourceSettings>,
+    /// SMTP servers, by name, that email destinations send through.
+    #[serde(default)]
+    pub smtp: BTreeMap<String, SmtpSettings>,
     #[serde(default)]
     pub destinations: BTreeMap<String, DestinationSettings>,
     #[serde(default)]
@@ -156,6 +159,84 @@ pub enum DestinationKind {
         #[serde(default)]
         expected_status: Vec<u16>,
     },
+    Email(EmailSettings),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailSettings {
+    /// The name of a server under `smtp`.
+    pub smtp: String,
+    /// The sending mailbox, `Name <address>` or `address`.
+    pub from: String,
+    /// A template for the From display name (e.g. "{{caller_name}} via Voice Mate").
+    #[serde(default)]
+    pub from_name: Option<String>,
+    pub to: Vec<String>,
+    #[serde(default)]
+    pub cc: Vec<String>,
+    #[serde(default)]
+    pub bcc: Vec<String>,
+    /// A template that renders to one address, else no Reply-To is set.
+    #[serde(default)]
+    pub reply_to: Option<String>,
+    #[serde(default = "default_email_subject")]
+    pub subject: String,
+    /// Template files for the plain-text and HTML parts; at least one.
+    #[serde(default)]
+    pub text: Option<String>,
+    #[serde(default)]
+    pub html: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSettings {
+    pub host: String,
+    /// Defaults to the port of `security`: 465, 587 or 25.
+    #[serde(default)]
+    pub port: Option<u16>,
+    #[serde(default)]
+    pub security: SmtpSecurity,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
+    /// Connecting, and each whole send.
+    #[serde(default = "default_smtp_timeout", with = "humantime_serde")]
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SmtpSecurity {
+    /// Implicit TLS from the first byte (port 465).
+    Tls,
+    /// Plain connection upgraded with STARTTLS, which must succeed (port 587).
+    #[default]
+    Starttls,
+    /// STARTTLS when the server offers it, else plain.
+    StarttlsOpportunistic,
+    /// No encryption: only for a relay on the same host or network (port 25).
+    None,
+}
+
+impl SmtpSecurity {
+    pub fn default_port(self) -> u16 {
+        match self {
+            Self::Tls => 465,
+            Self::Starttls => 587,
+            Self::StarttlsOpportunistic | Self::None => 25,
+        }
+    }
+}
+
+fn default_email_subject() -> String {
+    r#"Missed call from {{#if caller_name}}{{caller_name}}{{else}}{{default caller_phone_e164 "an unknown caller"}}{{/if}}"#.into()
+}
+
+fn default_smtp_timeout() -> Duration {
+    Duration::from_secs(15)
 }
 
 fn default_templates_dir() -> String {

@@ -3,12 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use futures_util::future::BoxFuture;
-use sha2::{Digest, Sha256};
-
-use super::{Destination, HttpRequest, HttpSender, Message, Rendered, SendReport};
+use super::{Destination, HttpRequest, HttpSender, Message, Rendered, SendReport, idempotency_key};
 use crate::config::ConfigError;
 use crate::render::{Format, RenderError, Renderer, TemplateId};
+use futures_util::future::BoxFuture;
 
 pub struct HttpDestination {
     method: reqwest::Method,
@@ -124,16 +122,8 @@ impl Destination for HttpDestination {
     }
 
     fn send<'a>(&'a self, rendered: &'a Rendered) -> BoxFuture<'a, SendReport> {
-        let Rendered::Http(request) = rendered;
-        Box::pin(self.sender.send(request))
+        Box::pin(self.sender.send_rendered(rendered))
     }
-}
-
-/// The same key for every attempt of one call to one destination, so the
-/// receiver can drop our retries.
-pub fn idempotency_key(call_id: &str, destination: &str) -> String {
-    let digest = Sha256::digest(format!("{call_id}\n{destination}"));
-    format!("{:x}", digest)[..32].to_owned()
 }
 
 /// The origin a URL template fixes before its first `{{`: a template may
@@ -166,12 +156,5 @@ mod tests {
         assert!(fixed_origin("https://{{host}}/x").is_err());
         assert!(fixed_origin("https://crm.test{{path}}").is_err());
         assert!(fixed_origin("ftp://crm.test/x").is_err());
-    }
-
-    #[test]
-    fn idempotency_key_is_stable_per_call_and_destination() {
-        assert_eq!(idempotency_key("c1", "crm"), idempotency_key("c1", "crm"));
-        assert_ne!(idempotency_key("c1", "crm"), idempotency_key("c1", "slack"));
-        assert_eq!(idempotency_key("c1", "crm").len(), 32);
     }
 }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::{Outcome, SendReport};
+use super::{Outcome, Rendered, SendReport};
 
 /// A rendered HTTP request.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,6 +63,14 @@ impl HttpSender {
             .user_agent(concat!("callbridge/", env!("CARGO_PKG_VERSION")))
             .build()?;
         Ok(Self { client })
+    }
+
+    /// Sends what an HTTP destination rendered.
+    pub async fn send_rendered(&self, rendered: &Rendered) -> SendReport {
+        match rendered {
+            Rendered::Http(request) => self.send(request).await,
+            other => SendReport::wrong_kind(other),
+        }
     }
 
     pub async fn send(&self, request: &HttpRequest) -> SendReport {

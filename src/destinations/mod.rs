@@ -3,6 +3,7 @@
 //! whether a failure is worth a retry. It knows nothing of ingest or the
 //! store.
 
+pub mod email;
 pub mod http;
 mod http_request;
 mod slack;
@@ -11,7 +12,9 @@ use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
+pub use email::{Email, EmailDestination, SmtpServer};
 pub use http::HttpDestination;
 pub use http_request::{HttpRequest, HttpSender};
 pub use slack::SlackDestination;
@@ -31,6 +34,7 @@ pub struct Message {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Rendered {
     Http(HttpRequest),
+    Email(Email),
 }
 
 impl Rendered {
@@ -39,6 +43,7 @@ impl Rendered {
     pub fn describe(&self) -> String {
         match self {
             Self::Http(request) => request.describe(),
+            Self::Email(email) => email.describe(),
         }
     }
 }
@@ -64,7 +69,43 @@ pub struct SendReport {
     pub response: Option<String>,
 }
 
+impl SendReport {
+    /// A destination handed what another kind rendered: a bug, never
+    /// worth a retry.
+    fn wrong_kind(rendered: &Rendered) -> Self {
+        let kind = match rendered {
+            Rendered::Http(_) => "an HTTP request",
+            Rendered::Email(_) => "an email",
+        };
+        Self {
+            outcome: Outcome::Permanent,
+            status: None,
+            error: Some(format!("internal error: this destination cannot send {kind}")),
+            response: None,
+        }
+    }
+}
+
+/// The same key for every attempt of one call to one destination, so the
+/// receiver can drop our retries.
+pub fn idempotency_key(call_id: &str, destination: &str) -> String {
+    let digest = Sha256::digest(format!("{call_id}\n{destination}"));
+    format!("{:x}", digest)[..32].to_owned()
+}
+
 pub trait Destination: Send + Sync {
     fn render(&self, renderer: &Renderer, message: &Message) -> Result<Rendered, RenderError>;
     fn send<'a>(&'a self, rendered: &'a Rendered) -> BoxFuture<'a, SendReport>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idempotency_key_is_stable_per_call_and_destination() {
+        assert_eq!(idempotency_key("c1", "crm"), idempotency_key("c1", "crm"));
+        assert_ne!(idempotency_key("c1", "crm"), idempotency_key("c1", "slack"));
+        assert_eq!(idempotency_key("c1", "crm"), "400edcfc613adf860f717fa2073ccf24");
+    }
 }

@@ -55,7 +55,6 @@ impl Destination for SlackDestination {
     }
 
     fn send<'a>(&'a self, rendered: &'a Rendered) -> BoxFuture<'a, SendReport> {
-        let Rendered::Http(request) = rendered;
-        Box::pin(self.sender.send(request))
+        Box::pin(self.sender.send_rendered(rendered))
     }
 }

@@ -16,8 +16,8 @@ pub use backoff::Backoff;
 
 use crate::call::CallSummary;
 use crate::config::{DeliverySettings, Secrets};
-use crate::destinations::Outcome;
-use crate::pipeline::{CallMeta, Pipeline};
+use crate::destinations::{Outcome, Rendered};
+use crate::pipeline::{CallMeta, Pipeline, Route};
 use crate::store::{AttemptRecord, Claimed, NextStep, Store, now_ms};
 
 /// Wakes a destination's workers when ingest planned work for it.
@@ -140,11 +140,8 @@ impl Dispatcher {
         let clock = Instant::now();
         let attempt_number = delivery.attempts as u32 + 1;
         let prepared = self
-            .pipeline
-            .destinations
-            .get(&delivery.destination)
-            .ok_or_else(|| format!("destination `{}` is no longer configured", delivery.destination))
-            .and_then(|route| Ok((route, self.render(route, &delivery)?)));
+            .route(&delivery.destination)
+            .and_then(|route| Ok((route, self.render(&delivery)?)));
         let (next, record) = match prepared {
             Err(reason) => (
                 NextStep::Dead(reason.clone()),
@@ -196,11 +193,14 @@ impl Dispatcher {
         }
     }
 
-    fn render(
-        &self,
-        route: &crate::pipeline::Route,
-        delivery: &Claimed,
-    ) -> Result<crate::destinations::Rendered, String> {
+    fn route(&self, destination: &str) -> Result<&Route, String> {
+        self.pipeline
+            .destinations
+            .get(destination)
+            .ok_or_else(|| format!("destination `{destination}` is no longer configured"))
+    }
+
+    fn render(&self, delivery: &Claimed) -> Result<Rendered, String> {
         let call = CallSummary::parse(delivery.payload.as_bytes(), self.pipeline.region)
             .map_err(|e| format!("stored call cannot be read: {e}"))?;
         let meta = CallMeta {
@@ -209,12 +209,8 @@ impl Dispatcher {
             received_at_ms: delivery.received_at,
         };
         let context = self.pipeline.context(&call, &meta);
-        let message = self
-            .pipeline
-            .message(&context, &delivery.call_id, &delivery.destination);
-        route
-            .destination
-            .render(&self.pipeline.renderer, &message)
+        self.pipeline
+            .render(&context, &delivery.call_id, &delivery.destination)
             .map_err(|e| self.secrets.redact(&e.to_string()))
     }
 
