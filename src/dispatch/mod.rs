@@ -14,6 +14,11 @@ use tokio::task::JoinSet;
 
 pub use backoff::Backoff;
 
+/// Claims take up to this many rounds of a destination's concurrency…
+const CLAIM_ROUNDS: usize = 4;
+/// …and never more than this many deliveries.
+const MAX_CLAIM: usize = 256;
+
 use crate::call::CallSummary;
 use crate::config::{DeliverySettings, Secrets};
 use crate::destinations::{Outcome, Rendered};
@@ -80,16 +85,14 @@ impl Dispatcher {
 
     async fn run_destination(self: Arc<Self>, destination: String, slots: Arc<Semaphore>) {
         let notify = self.wakers.0.get(&destination).cloned().unwrap_or_default();
-        let lease_ms =
-            (self.settings.timeout + self.settings.connect_timeout + Duration::from_secs(30)).as_millis() as i64;
+        let concurrency = slots.available_permits();
+        // Claim a few rounds of work at once, so a claim (one commit) is
+        // not paid per send; the lease covers waiting for a slot too.
+        let batch = (concurrency * CLAIM_ROUNDS).min(MAX_CLAIM) as i64;
+        let per_send = self.settings.timeout + self.settings.connect_timeout;
+        let lease_ms = (per_send * (CLAIM_ROUNDS as u32 + 1) + Duration::from_secs(30)).as_millis() as i64;
         loop {
-            // Wait for a free slot before claiming, so nothing is leased
-            // that cannot be sent at once.
-            let Ok(first) = Arc::clone(&slots).acquire_owned().await else {
-                return;
-            };
-            let free = slots.available_permits() as i64 + 1;
-            let claimed = match self.store.claim(&destination, now_ms(), lease_ms, free).await {
+            let claimed = match self.store.claim(&destination, now_ms(), lease_ms, batch).await {
                 Ok(claimed) => claimed,
                 Err(error) => {
                     tracing::error!(%destination, %error, "claiming deliveries failed");
@@ -97,7 +100,6 @@ impl Dispatcher {
                 }
             };
             if claimed.is_empty() {
-                drop(first);
                 let wait = self.idle_wait(&destination).await;
                 tokio::select! {
                     _ = notify.notified() => {}
@@ -105,21 +107,16 @@ impl Dispatcher {
                 }
                 continue;
             }
-            let mut permits = vec![first];
-            for _ in 1..claimed.len() {
-                match Arc::clone(&slots).try_acquire_owned() {
-                    Ok(permit) => permits.push(permit),
-                    Err(_) => break,
-                }
-            }
-            for (delivery, permit) in claimed.into_iter().zip(permits) {
+            for delivery in claimed {
+                let Ok(permit) = Arc::clone(&slots).acquire_owned().await else {
+                    return;
+                };
                 let this = Arc::clone(&self);
-                let notify = Arc::clone(&notify);
                 tokio::spawn(async move {
-                    this.attempt(delivery).await;
+                    let (next, record) = this.attempt(&delivery).await;
+                    // The slot limits sends in flight, not bookkeeping.
                     drop(permit);
-                    // A slot is free again: look for more work.
-                    notify.notify_one();
+                    this.record(&delivery, record, next).await;
                 });
             }
         }
@@ -135,14 +132,15 @@ impl Dispatcher {
         }
     }
 
-    async fn attempt(&self, delivery: Claimed) {
+    /// Renders and sends one delivery; says what happened and what next.
+    async fn attempt(&self, delivery: &Claimed) -> (NextStep, AttemptRecord) {
         let started_at = now_ms();
         let clock = Instant::now();
         let attempt_number = delivery.attempts as u32 + 1;
         let prepared = self
             .route(&delivery.destination)
-            .and_then(|route| Ok((route, self.render(&delivery)?)));
-        let (next, record) = match prepared {
+            .and_then(|route| Ok((route, self.render(delivery)?)));
+        match prepared {
             Err(reason) => (
                 NextStep::Dead(reason.clone()),
                 AttemptRecord {
@@ -177,11 +175,14 @@ impl Dispatcher {
                 };
                 (next, record)
             }
-        };
+        }
+    }
+
+    async fn record(&self, delivery: &Claimed, record: AttemptRecord, next: NextStep) {
         tracing::info!(
             call_id = %delivery.call_id,
             destination = %delivery.destination,
-            attempt = attempt_number,
+            attempt = delivery.attempts + 1,
             status = record.status,
             outcome = ?next,
             duration_ms = record.duration_ms,

@@ -1,10 +1,12 @@
 //! Deliveries: claiming due ones with a lease, recording each attempt and
 //! the state it leads to, and reading them back.
 
+use rusqlite::{Connection, Row, params};
+
 use super::{Store, StoreError};
 
 /// A due delivery handed to a worker, with the call it carries.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Claimed {
     pub delivery_id: i64,
     pub call_id: String,
@@ -35,7 +37,7 @@ pub enum NextStep {
     Dead(String),
 }
 
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DeliveryRow {
     pub id: i64,
     pub call_id: String,
@@ -46,7 +48,7 @@ pub struct DeliveryRow {
     pub last_error: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AttemptRow {
     pub attempt: i64,
     pub started_at: i64,
@@ -61,8 +63,6 @@ pub struct AttemptRow {
 impl Store {
     /// Leases up to `limit` due deliveries of `destination` until
     /// `now + lease_ms`; a lease left by a crashed worker expires by itself.
-    /// Leases up to `limit` due deliveries of `destination` until
-    /// `now + lease_ms`; a lease left by a crashed worker expires by itself.
     pub async fn claim(
         &self,
         destination: &str,
@@ -70,39 +70,13 @@ impl Store {
         lease_ms: i64,
         limit: i64,
     ) -> Result<Vec<Claimed>, StoreError> {
-        let mut tx = self.writer.begin().await?;
-        let ids: Vec<(i64,)> = sqlx::query_as(
-            "UPDATE deliveries SET lease_until = ?2 + ?3
-             WHERE id IN (
-                 SELECT id FROM deliveries
-                 WHERE destination = ?1 AND state = 'pending' AND due_at <= ?2
-                   AND (lease_until IS NULL OR lease_until <= ?2)
-                 ORDER BY due_at LIMIT ?4)
-             RETURNING id",
-        )
-        .bind(destination)
-        .bind(now)
-        .bind(lease_ms)
-        .bind(limit)
-        .fetch_all(&mut *tx)
-        .await?;
-        let mut claimed = Vec::with_capacity(ids.len());
-        for (id,) in ids {
-            let row = sqlx::query_as::<_, Claimed>(
-                "SELECT d.id AS delivery_id, d.call_id, d.destination, d.attempts,
-                        c.source, c.received_at, c.payload
-                 FROM deliveries d JOIN calls c ON c.id = d.call_id WHERE d.id = ?",
-            )
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
-            claimed.push(row);
-        }
-        tx.commit().await?;
-        Ok(claimed)
+        let destination = destination.to_owned();
+        self.writer
+            .write(move |db| claim(db, &destination, now, lease_ms, limit))
+            .await
     }
 
-    /// Records an attempt and moves the delivery on, in one transaction.
+    /// Records an attempt and moves the delivery on, in one job.
     /// A delivery already delivered or dead is never changed again.
     pub async fn record_attempt(
         &self,
@@ -110,105 +84,165 @@ impl Store {
         attempt: &AttemptRecord,
         next: &NextStep,
     ) -> Result<(), StoreError> {
-        let (state, due_at, error) = match next {
-            NextStep::Delivered => ("delivered", None, None),
-            NextStep::RetryAt(at) => ("pending", Some(*at), attempt.error.clone()),
-            NextStep::Dead(reason) => ("dead", None, Some(reason.clone())),
-        };
-        let outcome = match next {
-            NextStep::Delivered => "delivered",
-            NextStep::RetryAt(_) => "retry",
-            NextStep::Dead(_) => "dead",
-        };
-        let mut tx = self.writer.begin().await?;
-        let updated = sqlx::query(
-            "UPDATE deliveries
-             SET state = ?, attempts = attempts + 1, due_at = COALESCE(?, due_at),
-                 lease_until = NULL, last_error = ?, updated_at = ?
-             WHERE id = ? AND state = 'pending'",
-        )
-        .bind(state)
-        .bind(due_at)
-        .bind(&error)
-        .bind(attempt.started_at + attempt.duration_ms)
-        .bind(delivery_id)
-        .execute(&mut *tx)
-        .await?;
-        if updated.rows_affected() == 1 {
-            sqlx::query(
-                "INSERT INTO attempts (delivery_id, attempt, started_at, duration_ms, outcome,
-                                       status, error, request, response)
-                 VALUES (?, (SELECT attempts FROM deliveries WHERE id = ?), ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(delivery_id)
-            .bind(delivery_id)
-            .bind(attempt.started_at)
-            .bind(attempt.duration_ms)
-            .bind(outcome)
-            .bind(attempt.status.map(i64::from))
-            .bind(&attempt.error)
-            .bind(&attempt.request)
-            .bind(&attempt.response)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        let (attempt, next) = (attempt.clone(), next.clone());
+        self.writer
+            .write(move |db| record(db, delivery_id, &attempt, &next))
+            .await
     }
 
     /// Drops every lease. Call it holding [`Store::lock_for_serving`]: then
     /// any lease left is from a process that died mid-attempt.
     pub async fn release_leases(&self) -> Result<u64, StoreError> {
-        let done = sqlx::query("UPDATE deliveries SET lease_until = NULL WHERE lease_until IS NOT NULL")
-            .execute(&self.writer)
-            .await?;
-        Ok(done.rows_affected())
+        self.writer
+            .write(|db| {
+                db.execute(
+                    "UPDATE deliveries SET lease_until = NULL WHERE lease_until IS NOT NULL",
+                    [],
+                )
+                .map(|n| n as u64)
+            })
+            .await
     }
 
     /// The earliest due time among pending deliveries of `destination`.
     pub async fn next_due(&self, destination: &str) -> Result<Option<i64>, StoreError> {
-        let (due,): (Option<i64>,) = sqlx::query_as(
-            "SELECT MIN(MAX(due_at, COALESCE(lease_until, 0))) FROM deliveries
-             WHERE destination = ? AND state = 'pending'",
-        )
-        .bind(destination)
-        .fetch_one(&self.reader)
-        .await?;
-        Ok(due)
+        let destination = destination.to_owned();
+        self.read(move |db| {
+            db.prepare_cached(
+                "SELECT MIN(MAX(due_at, COALESCE(lease_until, 0))) FROM deliveries
+                 WHERE destination = ? AND state = 'pending'",
+            )?
+            .query_row([destination], |row| row.get(0))
+        })
+        .await
     }
 
     pub async fn deliveries_of_call(&self, call_id: &str) -> Result<Vec<DeliveryRow>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT id, call_id, destination, state, attempts, due_at, last_error
-             FROM deliveries WHERE call_id = ? ORDER BY id",
-        )
-        .bind(call_id)
-        .fetch_all(&self.reader)
-        .await?)
+        let call_id = call_id.to_owned();
+        self.read(move |db| {
+            db.prepare_cached(
+                "SELECT id, call_id, destination, state, attempts, due_at, last_error
+                 FROM deliveries WHERE call_id = ? ORDER BY id",
+            )?
+            .query_map([call_id], delivery_row)?
+            .collect()
+        })
+        .await
     }
 
     pub async fn attempts_of_delivery(&self, delivery_id: i64) -> Result<Vec<AttemptRow>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT attempt, started_at, duration_ms, outcome, status, error, request, response
-             FROM attempts WHERE delivery_id = ? ORDER BY id",
-        )
-        .bind(delivery_id)
-        .fetch_all(&self.reader)
-        .await?)
+        self.read(move |db| {
+            db.prepare_cached(
+                "SELECT attempt, started_at, duration_ms, outcome, status, error, request, response
+                 FROM attempts WHERE delivery_id = ? ORDER BY id",
+            )?
+            .query_map([delivery_id], attempt_row)?
+            .collect()
+        })
+        .await
     }
+}
 
-    pub async fn count_calls(&self) -> Result<i64, StoreError> {
-        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM calls")
-            .fetch_one(&self.reader)
-            .await?;
-        Ok(n)
-    }
+fn claim(db: &Connection, destination: &str, now: i64, lease_ms: i64, limit: i64) -> rusqlite::Result<Vec<Claimed>> {
+    let leased: Vec<(i64, String, i64)> = db
+        .prepare_cached(
+            "UPDATE deliveries SET lease_until = ?2 + ?3
+             WHERE id IN (
+                 SELECT id FROM deliveries
+                 WHERE destination = ?1 AND state = 'pending' AND due_at <= ?2
+                   AND (lease_until IS NULL OR lease_until <= ?2)
+                 ORDER BY due_at LIMIT ?4)
+             RETURNING id, call_id, attempts",
+        )?
+        .query_map(params![destination, now, lease_ms, limit], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut call = db.prepare_cached("SELECT source, received_at, payload FROM calls WHERE id = ?")?;
+    leased
+        .into_iter()
+        .map(|(delivery_id, call_id, attempts)| {
+            call.query_row([&call_id], |row| {
+                Ok(Claimed {
+                    delivery_id,
+                    destination: destination.to_owned(),
+                    attempts,
+                    source: row.get(0)?,
+                    received_at: row.get(1)?,
+                    payload: row.get(2)?,
+                    call_id: call_id.clone(),
+                })
+            })
+        })
+        .collect()
+}
 
-    /// Calls that no route took.
-    pub async fn count_unrouted(&self) -> Result<i64, StoreError> {
-        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM calls WHERE unrouted = 1")
-            .fetch_one(&self.reader)
-            .await?;
-        Ok(n)
+fn record(db: &Connection, delivery_id: i64, attempt: &AttemptRecord, next: &NextStep) -> rusqlite::Result<()> {
+    let (state, due_at, error) = match next {
+        NextStep::Delivered => ("delivered", None, None),
+        NextStep::RetryAt(at) => ("pending", Some(*at), attempt.error.clone()),
+        NextStep::Dead(reason) => ("dead", None, Some(reason.clone())),
+    };
+    let outcome = match next {
+        NextStep::Delivered => "delivered",
+        NextStep::RetryAt(_) => "retry",
+        NextStep::Dead(_) => "dead",
+    };
+    let updated = db
+        .prepare_cached(
+            "UPDATE deliveries
+             SET state = ?, attempts = attempts + 1, due_at = COALESCE(?, due_at),
+                 lease_until = NULL, last_error = ?, updated_at = ?
+             WHERE id = ? AND state = 'pending'",
+        )?
+        .execute(params![
+            state,
+            due_at,
+            error,
+            attempt.started_at + attempt.duration_ms,
+            delivery_id
+        ])?;
+    if updated == 1 {
+        db.prepare_cached(
+            "INSERT INTO attempts (delivery_id, attempt, started_at, duration_ms, outcome,
+                                   status, error, request, response)
+             VALUES (?1, (SELECT attempts FROM deliveries WHERE id = ?1), ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?
+        .execute(params![
+            delivery_id,
+            attempt.started_at,
+            attempt.duration_ms,
+            outcome,
+            attempt.status,
+            attempt.error,
+            attempt.request,
+            attempt.response
+        ])?;
     }
+    Ok(())
+}
+
+fn delivery_row(row: &Row<'_>) -> rusqlite::Result<DeliveryRow> {
+    Ok(DeliveryRow {
+        id: row.get(0)?,
+        call_id: row.get(1)?,
+        destination: row.get(2)?,
+        state: row.get(3)?,
+        attempts: row.get(4)?,
+        due_at: row.get(5)?,
+        last_error: row.get(6)?,
+    })
+}
+
+fn attempt_row(row: &Row<'_>) -> rusqlite::Result<AttemptRow> {
+    Ok(AttemptRow {
+        attempt: row.get(0)?,
+        started_at: row.get(1)?,
+        duration_ms: row.get(2)?,
+        outcome: row.get(3)?,
+        status: row.get(4)?,
+        error: row.get(5)?,
+        request: row.get(6)?,
+        response: row.get(7)?,
+    })
 }

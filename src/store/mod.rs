@@ -2,30 +2,37 @@
 //! every attempt, in an embedded SQLite file. Nothing accepted lives only
 //! in memory.
 
+mod calls;
 mod deliveries;
-mod ingest_batch;
+mod writer;
 
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use rusqlite::{Connection, OpenFlags};
 
+pub use calls::{IngestOutcome, NewCall};
 pub use deliveries::{AttemptRecord, AttemptRow, Claimed, DeliveryRow, NextStep};
-pub use ingest_batch::{IngestOutcome, NewCall};
 
 const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_initial.sql")];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(#[from] rusqlite::Error),
+    #[error("the commit failed: {0}")]
+    Commit(String),
     #[error("storage url `{0}` is not supported (use sqlite://PATH)")]
     UnsupportedUrl(String),
     #[error("cannot create the data folder {path}: {error}")]
     DataDir { path: PathBuf, error: std::io::Error },
+    #[error("cannot start the store writer: {0}")]
+    Thread(std::io::Error),
     #[error("the store is shutting down")]
     Closed,
+    #[error("the store could not run the write (see the log)")]
+    Aborted,
     #[error("another callbridge is already serving {0}")]
     InUse(PathBuf),
     #[error("cannot lock {path}: {error}")]
@@ -35,11 +42,11 @@ pub enum StoreError {
 /// Handle to the store; cheap to clone.
 #[derive(Clone)]
 pub struct Store {
-    /// One connection: SQLite has one writer, and queueing here is fairer
-    /// than retrying on `SQLITE_BUSY`.
-    writer: SqlitePool,
-    reader: SqlitePool,
-    batcher: ingest_batch::Handle,
+    /// Every write goes through one thread that group-commits: SQLite has
+    /// one writer, and batching there is what makes fsync'd commits fast.
+    writer: writer::Writer,
+    /// Reads use their own connection (WAL lets them run beside the writer).
+    reader: Arc<Mutex<Connection>>,
     path: PathBuf,
 }
 
@@ -58,34 +65,30 @@ impl Store {
                 error,
             })?;
         }
-        // WAL with synchronous=FULL fsyncs the log at every commit: a 2xx is
-        // only sent once the call is on disk.
-        let options = SqliteConnectOptions::from_str("sqlite://")?
-            .filename(&path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .connect_with(options.clone())
-            .await?;
-        migrate(&writer).await?;
-        let reader = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options.read_only(true))
-            .await?;
-        let batcher = ingest_batch::spawn(writer.clone());
+        let opened = path.clone();
+        let (writer, reader) = tokio::task::spawn_blocking(move || open_connections(&opened))
+            .await
+            .map_err(|_| StoreError::Closed)??;
         Ok(Self {
-            writer,
-            reader,
-            batcher,
+            writer: writer::Writer::spawn(writer)?,
+            reader: Arc::new(Mutex::new(reader)),
             path,
         })
+    }
+
+    /// Runs a query on the read connection, off the async threads.
+    async fn read<R, F>(&self, query: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<R> + Send + 'static,
+    {
+        let reader = Arc::clone(&self.reader);
+        tokio::task::spawn_blocking(move || {
+            let connection = reader.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            query(&connection).map_err(StoreError::from)
+        })
+        .await
+        .map_err(|_| StoreError::Closed)?
     }
 
     /// Claims the store for one serving process: leases are released at
@@ -110,8 +113,25 @@ impl Store {
 
     /// Whether the database answers.
     pub async fn ping(&self) -> bool {
-        sqlx::query("SELECT 1").execute(&self.reader).await.is_ok()
+        self.read(|db| db.query_row("SELECT 1", [], |row| row.get::<_, i64>(0)))
+            .await
+            .is_ok()
     }
+}
+
+/// The write connection (migrated) and a read-only one. WAL with
+/// synchronous=FULL fsyncs the log at every commit: a 2xx is only sent
+/// once the call is on disk.
+fn open_connections(path: &Path) -> Result<(Connection, Connection), StoreError> {
+    let writer = Connection::open(path)?;
+    writer.busy_timeout(Duration::from_secs(10))?;
+    writer.pragma_update(None, "journal_mode", "WAL")?;
+    writer.pragma_update(None, "synchronous", "FULL")?;
+    writer.pragma_update(None, "foreign_keys", true)?;
+    migrate(&writer)?;
+    let reader = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    reader.busy_timeout(Duration::from_secs(10))?;
+    Ok((writer, reader))
 }
 
 fn sqlite_path(url: &str, base_dir: &Path) -> Result<PathBuf, StoreError> {
@@ -123,15 +143,13 @@ fn sqlite_path(url: &str, base_dir: &Path) -> Result<PathBuf, StoreError> {
     Ok(base_dir.join(path))
 }
 
-async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
-    let (version,): (i64,) = sqlx::query_as("PRAGMA user_version").fetch_one(pool).await?;
+fn migrate(db: &Connection) -> Result<(), StoreError> {
+    let version: i64 = db.pragma_query_value(None, "user_version", |row| row.get(0))?;
     for (i, migration) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-        let mut tx = pool.begin().await?;
-        sqlx::raw_sql(sqlx::AssertSqlSafe(*migration)).execute(&mut *tx).await?;
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("PRAGMA user_version = {}", i + 1)))
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
+        let tx = db.unchecked_transaction()?;
+        tx.execute_batch(migration)?;
+        tx.pragma_update(None, "user_version", i as i64 + 1)?;
+        tx.commit()?;
     }
     Ok(())
 }
