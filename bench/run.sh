@@ -192,7 +192,7 @@ declare -A REQS P50 P99 DELIV RSS NOTES
 # Sets DELIVERED_AT (time of reaching the target) and DELIVERED (final count).
 wait_deliveries() {
     local target=$1 deadline count last
-    deadline=$(awk -v t="$(now)" -v b="$DELIVERY_BOUND" 'BEGIN { print t + b }')
+    deadline=$(awk -v t="$(now)" -v b="$DELIVERY_BOUND" 'BEGIN { printf "%.3f", t + b }')
     DELIVERED_AT=""
     while :; do
         count=$(sink_count)
