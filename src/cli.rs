@@ -81,6 +81,7 @@ fn check(config: &Config) -> anyhow::Result<()> {
     config.require_source_tokens()?;
     let mut pipeline = Pipeline::build(config)?;
     let templates = pipeline.check_all_templates().map_err(|e| config.error(e))?;
+    warn_about_sample_renders(config, &pipeline)?;
     println!(
         "{}: ok ({} sources, {} destinations, {} routes, {} templates)",
         config.file.display(),
@@ -89,6 +90,23 @@ fn check(config: &Config) -> anyhow::Result<()> {
         config.settings.routes.len(),
         templates
     );
+    Ok(())
+}
+
+/// Renders every destination for the built-in sample call, which has every
+/// known field: a misspelled `{{field}}` shows up here. Only a warning,
+/// since a template may rightly use a field only some senders send.
+fn warn_about_sample_renders(config: &Config, pipeline: &Pipeline) -> anyhow::Result<()> {
+    let context = call_context(pipeline, SAMPLE_CALL.as_bytes(), "check", "check")?;
+    for name in pipeline.destinations.keys() {
+        if let Err(error) = pipeline.render(&context, "check", name) {
+            eprintln!(
+                "warning: {}: destinations.{name}: fails for the sample call (only calls that have every field it uses will be delivered): {}",
+                config.file.display(),
+                config.secrets.redact(&error.to_string())
+            );
+        }
+    }
     Ok(())
 }
 

@@ -41,6 +41,7 @@ fn check_passes_on_the_shipped_config() {
         String::from_utf8_lossy(&output.stdout),
         "config/callbridge.yaml: ok (1 sources, 1 destinations, 1 routes, 4 templates)\n"
     );
+    assert_eq!(stderr(&output), "", "the shipped templates render the sample call");
 }
 
 #[test]
@@ -252,5 +253,63 @@ async fn send_test_reports_a_refusal_and_exits_non_zero() {
             .unwrap()
             .starts_with("Missed call from Sanne de Vries"),
         "{body}"
+    );
+}
+
+#[test]
+fn check_warns_about_a_template_that_fails_for_the_sample_call() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("t/slack")).unwrap();
+    std::fs::write(
+        dir.path().join("t/slack/call.json.hbs"),
+        r#"{"text": "{{caler_name}}"}"#,
+    )
+    .unwrap();
+    let yaml = config_yaml("destinations:\n  slack: { type: slack, webhook_url: \"http://127.0.0.1:9/x\" }\nroutes:\n  - { name: a, to: [slack] }\n")
+        .replace(&repo_path("templates").display().to_string(), "t");
+    let file = dir.path().join("cb.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let output = callbridge(&["--config", file.to_str().unwrap(), "check"], &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let warning = stderr(&output);
+    assert!(
+        warning.starts_with(&format!(
+            "warning: {}: destinations.slack: fails for the sample call",
+            file.display()
+        )),
+        "{warning}"
+    );
+    assert!(warning.contains("caler_name"), "{warning}");
+}
+
+#[test]
+fn smtp_settings_errors_name_the_key_and_the_choices() {
+    let dir = tempfile::tempdir().unwrap();
+    let email = "destinations:\n  mail: { type: email, smtp: relay, from: a@b.test, to: [c@d.test], text: email/call.txt.hbs }\nroutes:\n  - { name: a, to: [mail] }\n";
+    let file = write_config(
+        &dir,
+        &format!("smtp:\n  relay: {{ host: 127.0.0.1, security: ssl }}\n{email}"),
+    );
+    let output = callbridge(&["--config", &file, "check"], &[]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("unknown security `ssl` (use tls, starttls, starttls_opportunistic or none)"),
+        "{}",
+        stderr(&output)
+    );
+
+    let file = write_config(
+        &dir,
+        &format!(
+            "smtp:\n  relay: {{ host: 127.0.0.1, security: none, username: u, password: smtp-password-1 }}\n{email}"
+        ),
+    );
+    let output = callbridge(&["--config", &file, "check"], &[]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stderr(&output),
+        format!(
+            "error: {file}: smtp.relay.username: credentials need `security: tls` or `starttls`: without them the password could travel in the clear\n"
+        )
     );
 }

@@ -208,7 +208,7 @@ pub struct SmtpSettings {
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(try_from = "String")]
 pub enum SmtpSecurity {
     /// Implicit TLS from the first byte (port 465).
     Tls,
@@ -221,7 +221,28 @@ pub enum SmtpSecurity {
     None,
 }
 
+impl TryFrom<String> for SmtpSecurity {
+    type Error = String;
+
+    fn try_from(value: String) -> Result<Self, String> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "tls" => Ok(Self::Tls),
+            "starttls" => Ok(Self::Starttls),
+            "starttls_opportunistic" => Ok(Self::StarttlsOpportunistic),
+            "none" => Ok(Self::None),
+            other => Err(format!(
+                "unknown security `{other}` (use tls, starttls, starttls_opportunistic or none)"
+            )),
+        }
+    }
+}
+
 impl SmtpSecurity {
+    /// Whether the connection is always encrypted before credentials or mail are sent.
+    pub fn always_encrypted(self) -> bool {
+        matches!(self, Self::Tls | Self::Starttls)
+    }
+
     pub fn default_port(self) -> u16 {
         match self {
             Self::Tls => 465,

@@ -38,6 +38,12 @@ impl SmtpServer {
             .port(settings.port.unwrap_or(settings.security.default_port()))
             .tls(tls)
             .timeout(Some(settings.timeout));
+        if settings.username.is_some() && !settings.security.always_encrypted() {
+            return Err(ConfigError::key(
+                format!("{key}.username"),
+                "credentials need `security: tls` or `starttls`: without them the password could travel in the clear",
+            ));
+        }
         match (&settings.username, &settings.password) {
             (Some(user), password) => {
                 builder = builder.credentials(Credentials::new(user.clone(), password.clone().unwrap_or_default()));
