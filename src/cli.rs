@@ -99,7 +99,7 @@ fn check(config: &Config) -> anyhow::Result<()> {
 fn warn_about_sample_renders(config: &Config, pipeline: &Pipeline) -> anyhow::Result<()> {
     let context = call_context(pipeline, SAMPLE_CALL.as_bytes(), "check", "check")?;
     for name in pipeline.destinations.keys() {
-        if let Err(error) = pipeline.render(&context, "check", name) {
+        if let Err(error) = pipeline.render(context.clone(), "check", name) {
             eprintln!(
                 "warning: {}: destinations.{name}: fails for the sample call (only calls that have every field it uses will be delivered): {}",
                 config.file.display(),
@@ -119,7 +119,7 @@ fn render(config: &Config, payload: &Path, source: &str) -> anyhow::Result<Value
     let deliveries: Vec<Value> = decision
         .destinations
         .iter()
-        .map(|name| match pipeline.render(&context, call_id, name) {
+        .map(|name| match pipeline.render(context.clone(), call_id, name) {
             Ok(rendered) => json!({"destination": name, "request": config.secrets.redact(&rendered.describe())}),
             Err(error) => json!({"destination": name, "error": config.secrets.redact(&error.to_string())}),
         })
@@ -142,7 +142,7 @@ async fn send_test(config: &Config, destination: &str, payload: Option<&Path>) -
     let call_id = format!("send-test-{}", uuid::Uuid::now_v7());
     let context = call_context(&pipeline, &body, &call_id, "send-test")?;
     let rendered = pipeline
-        .render(&context, &call_id, destination)
+        .render(context, &call_id, destination)
         .map_err(|e| anyhow::anyhow!(config.secrets.redact(&e.to_string())))?;
     let report = route.destination.send(&rendered).await;
     let redact = |text: &Option<String>| text.as_deref().map(|t| config.secrets.redact(t));

@@ -14,7 +14,7 @@ use crate::destinations::{
     Destination, EmailDestination, HttpDestination, HttpSender, Message, Rendered, SlackDestination, SmtpServer,
     http::HttpSettings,
 };
-use crate::render::{Format, RenderError, Renderer};
+use crate::render::{Context, Format, RenderError, Renderer};
 use crate::routing::Router;
 
 pub struct Pipeline {
@@ -162,17 +162,16 @@ impl Pipeline {
     }
 
     /// What `destination` would send for the call with `context`.
-    pub fn render(&self, context: &Value, call_id: &str, destination: &str) -> Result<Rendered, RenderFailure> {
+    pub fn render(&self, mut context: Value, call_id: &str, destination: &str) -> Result<Rendered, RenderFailure> {
         let route = self
             .destinations
             .get(destination)
             .ok_or_else(|| RenderFailure::UnknownDestination(destination.to_owned()))?;
-        let mut context = context.clone();
         context["callbridge"]["destination"] = json!(destination);
         let message = Message {
             call_id: call_id.to_owned(),
             destination: destination.to_owned(),
-            context,
+            context: Context::from(context),
         };
         Ok(route.destination.render(&self.renderer, &message)?)
     }

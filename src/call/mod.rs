@@ -62,6 +62,15 @@ impl CallSummary {
     /// Parses a request body. Only a body that is not a JSON object is an
     /// error; fields of the wrong type are read leniently or left empty.
     pub fn parse(body: &[u8], region: Region) -> Result<Self, ParseError> {
+        Self::parse_with(body, |number| phone::normalise(number, region))
+    }
+
+    /// Parses a body whose caller number was normalised before (a stored
+    /// call): `normalise` supplies that result instead of parsing again.
+    pub fn parse_with(
+        body: &[u8],
+        normalise: impl FnOnce(&str) -> Option<phone::Normalised>,
+    ) -> Result<Self, ParseError> {
         let text = std::str::from_utf8(body).map_err(|e| ParseError::NotUtf8(e.valid_up_to()))?;
         let value: Value =
             serde_json::from_str(text.trim_start_matches('\u{feff}')).map_err(|e| ParseError::NotJson {
@@ -70,14 +79,14 @@ impl CallSummary {
                 column: e.column(),
             })?;
         match value {
-            Value::Object(raw) => Ok(Self::from_object(raw, region)),
+            Value::Object(raw) => Ok(Self::from_object(raw, normalise)),
             other => Err(ParseError::NotObject(kind_of(&other))),
         }
     }
 
-    fn from_object(raw: Map<String, Value>, region: Region) -> Self {
+    fn from_object(raw: Map<String, Value>, normalise: impl FnOnce(&str) -> Option<phone::Normalised>) -> Self {
         let caller_phone_number = lenient::text(raw.get("caller_phone_number"));
-        let phone = caller_phone_number.as_deref().and_then(|n| phone::normalise(n, region));
+        let phone = caller_phone_number.as_deref().and_then(normalise);
         Self {
             sort_key: lenient::text(raw.get("sort_key")),
             caller_name: lenient::text(raw.get("caller_name")),

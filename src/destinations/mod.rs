@@ -11,7 +11,6 @@ mod slack;
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 pub use email::{Email, EmailDestination, SmtpServer};
@@ -19,7 +18,7 @@ pub use http::HttpDestination;
 pub use http_request::{HttpRequest, HttpSender};
 pub use slack::SlackDestination;
 
-use crate::render::{RenderError, Renderer};
+use crate::render::{Context, RenderError, Renderer};
 
 /// One call on its way to one destination.
 #[derive(Debug, Clone)]
@@ -27,7 +26,7 @@ pub struct Message {
     pub call_id: String,
     pub destination: String,
     /// The call as templates see it.
-    pub context: Value,
+    pub context: Context,
 }
 
 /// What a destination would send for a message.

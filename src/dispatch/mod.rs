@@ -19,7 +19,7 @@ const CLAIM_ROUNDS: usize = 4;
 /// …and never more than this many deliveries.
 const MAX_CLAIM: usize = 256;
 
-use crate::call::CallSummary;
+use crate::call::{CallSummary, phone};
 use crate::config::{DeliverySettings, Secrets};
 use crate::destinations::{Outcome, Rendered};
 use crate::pipeline::{CallMeta, Pipeline, Route};
@@ -202,8 +202,17 @@ impl Dispatcher {
     }
 
     fn render(&self, delivery: &Claimed) -> Result<Rendered, String> {
-        let call = CallSummary::parse(delivery.payload.as_bytes(), self.pipeline.region)
-            .map_err(|e| format!("stored call cannot be read: {e}"))?;
+        let region = self.pipeline.region;
+        let stored = (&delivery.caller_phone_e164, &delivery.caller_phone_country);
+        let call = CallSummary::parse_with(delivery.payload.as_bytes(), |number| match stored {
+            (Some(e164), Some(country)) => Some(phone::Normalised {
+                e164: e164.clone(),
+                country: Some(country.clone()),
+            }),
+            (Some(_), None) => phone::normalise(number, region),
+            (None, _) => None,
+        })
+        .map_err(|e| format!("stored call cannot be read: {e}"))?;
         let meta = CallMeta {
             call_id: &delivery.call_id,
             source: &delivery.source,
@@ -211,7 +220,7 @@ impl Dispatcher {
         };
         let context = self.pipeline.context(&call, &meta);
         self.pipeline
-            .render(&context, &delivery.call_id, &delivery.destination)
+            .render(context, &delivery.call_id, &delivery.destination)
             .map_err(|e| self.secrets.redact(&e.to_string()))
     }
 

@@ -100,6 +100,7 @@ async fn receive(
         payload: String::from_utf8_lossy(&body).into_owned(),
         caller_name: call.caller_name.clone(),
         caller_phone_e164: call.caller_phone_e164.clone(),
+        caller_phone_country: call.caller_phone_country.clone(),
         routes: decision.routes,
         destinations: decision.destinations,
     };

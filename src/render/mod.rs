@@ -7,6 +7,9 @@ mod helpers;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+/// The data a template renders, built once per message (a deep copy
+/// otherwise happens on every render).
+pub use handlebars::Context;
 use handlebars::Handlebars;
 use jiff::tz::TimeZone;
 use serde_json::Value;
@@ -142,9 +145,9 @@ impl Renderer {
     }
 
     /// Renders; a JSON format's output must parse and is sent compact.
-    pub fn render(&self, id: &TemplateId, context: &Value) -> Result<String, RenderError> {
+    pub fn render(&self, id: &TemplateId, context: &Context) -> Result<String, RenderError> {
         let text = self.registries[&id.format]
-            .render(&id.name, context)
+            .render_with_context(&id.name, context)
             .map_err(|e| RenderError::Render {
                 name: id.name.clone(),
                 error: e.to_string(),
@@ -198,7 +201,7 @@ mod tests {
     fn render(format: Format, source: &str, context: Value) -> Result<String, RenderError> {
         let mut r = renderer();
         let id = r.load_inline(format, "t", source).unwrap();
-        r.render(&id, &context)
+        r.render(&id, &Context::from(context))
     }
 
     #[test]

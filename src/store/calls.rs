@@ -15,6 +15,7 @@ pub struct NewCall {
     pub payload: String,
     pub caller_name: Option<String>,
     pub caller_phone_e164: Option<String>,
+    pub caller_phone_country: Option<String>,
     pub routes: Vec<String>,
     pub destinations: Vec<String>,
 }
@@ -31,8 +32,8 @@ fn insert(db: &Connection, call: &NewCall) -> rusqlite::Result<IngestOutcome> {
     let inserted: Option<String> = db
         .prepare_cached(
             "INSERT INTO calls (id, source, dedupe_key, received_at, payload, caller_name,
-                                caller_phone_e164, routes, unrouted)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                caller_phone_e164, caller_phone_country, routes, unrouted)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (source, dedupe_key) DO NOTHING
              RETURNING id",
         )?
@@ -45,6 +46,7 @@ fn insert(db: &Connection, call: &NewCall) -> rusqlite::Result<IngestOutcome> {
                 call.payload,
                 call.caller_name,
                 call.caller_phone_e164,
+                call.caller_phone_country,
                 serde_json::to_string(&call.routes).unwrap_or_default(),
                 call.destinations.is_empty(),
             ],

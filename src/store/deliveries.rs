@@ -16,6 +16,9 @@ pub struct Claimed {
     pub source: String,
     pub received_at: i64,
     pub payload: String,
+    /// The caller's number as normalised at ingest.
+    pub caller_phone_e164: Option<String>,
+    pub caller_phone_country: Option<String>,
 }
 
 /// One try at sending, as it is recorded (secrets already redacted).
@@ -158,7 +161,9 @@ fn claim(db: &Connection, destination: &str, now: i64, lease_ms: i64, limit: i64
             Ok((row.get(0)?, row.get(1)?, row.get(2)?))
         })?
         .collect::<rusqlite::Result<_>>()?;
-    let mut call = db.prepare_cached("SELECT source, received_at, payload FROM calls WHERE id = ?")?;
+    let mut call = db.prepare_cached(
+        "SELECT source, received_at, payload, caller_phone_e164, caller_phone_country FROM calls WHERE id = ?",
+    )?;
     leased
         .into_iter()
         .map(|(delivery_id, call_id, attempts)| {
@@ -170,6 +175,8 @@ fn claim(db: &Connection, destination: &str, now: i64, lease_ms: i64, limit: i64
                     source: row.get(0)?,
                     received_at: row.get(1)?,
                     payload: row.get(2)?,
+                    caller_phone_e164: row.get(3)?,
+                    caller_phone_country: row.get(4)?,
                     call_id: call_id.clone(),
                 })
             })

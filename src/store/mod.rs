@@ -15,7 +15,10 @@ use rusqlite::{Connection, OpenFlags};
 pub use calls::{IngestOutcome, NewCall};
 pub use deliveries::{AttemptRecord, AttemptRow, Claimed, DeliveryRow, NextStep};
 
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_initial.sql"),
+    include_str!("migrations/0002_caller_phone_country.sql"),
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

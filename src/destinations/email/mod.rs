@@ -128,6 +128,7 @@ impl EmailDestination {
 
     fn build(&self, renderer: &Renderer, message: &Message) -> Result<lettre::Message, RenderError> {
         let context = &message.context;
+        let received_at = received_at(context.data());
         let render_header = |id: &TemplateId| renderer.render(id, context).map(|text| headers::header_text(&text));
         let mut from = self.from.clone();
         if let Some(id) = &self.from_name {
@@ -140,7 +141,7 @@ impl EmailDestination {
         let mut builder = lettre::Message::builder()
             .from(from)
             .subject(render_header(&self.subject)?)
-            .date(received_at(context))
+            .date(received_at)
             .message_id(Some(format!(
                 "<{}@{domain}>",
                 idempotency_key(&message.call_id, &message.destination)
