@@ -68,8 +68,12 @@ impl Writer {
     }
 }
 
+fn statement(db: &Connection, sql: &'static str) -> rusqlite::Result<()> {
+    db.prepare_cached(sql)?.execute([]).map(|_| ())
+}
+
 fn commit_batch(connection: &mut Connection, jobs: &mut Vec<Job>) {
-    let mut transaction = match connection.transaction_with_behavior(TransactionBehavior::Immediate) {
+    let transaction = match connection.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(transaction) => transaction,
         Err(error) => {
             tracing::error!(%error, jobs = jobs.len(), "cannot begin a store transaction");
@@ -79,20 +83,20 @@ fn commit_batch(connection: &mut Connection, jobs: &mut Vec<Job>) {
     };
     let mut finishers = Vec::with_capacity(jobs.len());
     for job in jobs.drain(..) {
-        let savepoint = match transaction.savepoint() {
-            Ok(savepoint) => savepoint,
-            Err(error) => {
-                tracing::error!(%error, "cannot open a savepoint");
-                continue;
-            }
-        };
-        let Ran { ok, finish } = job(&savepoint);
-        if !ok {
-            // Dropping a savepoint rolls it back: a failed job leaves nothing.
-            finishers.push(finish);
+        // Savepoints by cached statement: rusqlite's own re-parses its SQL
+        // for every job.
+        if let Err(error) = statement(&transaction, "SAVEPOINT job") {
+            tracing::error!(%error, "cannot open a savepoint");
             continue;
         }
-        match savepoint.commit() {
+        let Ran { ok, finish } = job(&transaction);
+        let ended = if ok {
+            statement(&transaction, "RELEASE job")
+        } else {
+            // A failed job leaves nothing behind.
+            statement(&transaction, "ROLLBACK TO job").and_then(|()| statement(&transaction, "RELEASE job"))
+        };
+        match ended {
             Ok(()) => finishers.push(finish),
             Err(error) => {
                 let error = StoreError::from(error);
@@ -106,5 +110,41 @@ fn commit_batch(connection: &mut Connection, jobs: &mut Vec<Job>) {
     }
     for finish in finishers {
         finish(committed.as_ref().map(|_| ()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_failing_job_leaves_nothing_and_takes_no_other_job_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        let connection = Connection::open(&path).unwrap();
+        connection.execute_batch("CREATE TABLE t (v INTEGER UNIQUE)").unwrap();
+        let writer = Writer::spawn(connection).unwrap();
+        let insert = |v: i64| move |db: &Connection| db.execute("INSERT INTO t VALUES (?)", [v]);
+        let (good, bad, other) = tokio::join!(
+            writer.write(insert(1)),
+            // Inserts 2, then fails on the duplicate 1: the 2 must go too.
+            writer.write(|db: &Connection| {
+                db.execute("INSERT INTO t VALUES (2)", [])?;
+                db.execute("INSERT INTO t VALUES (1)", [])
+            }),
+            writer.write(insert(3)),
+        );
+        assert_eq!(good.unwrap(), 1);
+        assert!(matches!(bad, Err(StoreError::Database(_))), "{bad:?}");
+        assert_eq!(other.unwrap(), 1);
+        let stored: Vec<i64> = Connection::open(&path)
+            .unwrap()
+            .prepare("SELECT v FROM t ORDER BY v")
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(stored, [1, 3]);
     }
 }
