@@ -14,16 +14,16 @@ use tokio::task::JoinSet;
 
 pub use backoff::Backoff;
 
-/// Claims take up to this many rounds of a destination's concurrency…
-const CLAIM_ROUNDS: usize = 4;
-/// …and never more than this many deliveries.
-const MAX_CLAIM: usize = 256;
-
 use crate::call::{CallSummary, phone};
 use crate::config::{DeliverySettings, Secrets};
 use crate::destinations::{Outcome, Rendered};
 use crate::pipeline::{CallMeta, Pipeline, Route};
 use crate::store::{AttemptRecord, Claimed, NextStep, Store, now_ms};
+
+/// Claims take up to this many rounds of a destination's concurrency…
+const CLAIM_ROUNDS: usize = 4;
+/// …and never more than this many deliveries.
+const MAX_CLAIM: usize = 256;
 
 /// Wakes a destination's workers when ingest planned work for it.
 #[derive(Clone, Default)]
