@@ -14,3 +14,4 @@ pub mod render;
 pub mod routing;
 pub mod server;
 pub mod store;
+pub mod when;
