@@ -46,6 +46,23 @@ enum Command {
         #[arg(long, default_value = "voicemate")]
         source: String,
     },
+    /// Show how a callback phrase is read: prints {due, understood, reason, original}.
+    When {
+        /// The caller's words, e.g. "morgenochtend" or "Friday after 3pm".
+        phrase: String,
+        /// When the call was made, unix seconds.
+        #[arg(long)]
+        at: i64,
+        /// IANA time zone (default: defaults.timezone).
+        #[arg(long)]
+        timezone: Option<String>,
+        /// e.g. "Mon-Fri 09:00-17:00" (default: defaults.business_hours).
+        #[arg(long)]
+        business_hours: Option<String>,
+        /// Closed days, comma-separated YYYY-MM-DD (default: defaults.holidays).
+        #[arg(long, value_delimiter = ',')]
+        holidays: Option<Vec<String>>,
+    },
     /// Send one sample call to one destination now, to check its settings and credentials.
     SendTest {
         /// The destination, as named under `destinations`.
@@ -71,6 +88,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Render { payload, source } => {
             let report = render(&config, &payload, &source)?;
             println!("{}", serde_json::to_string_pretty(&report)?);
+        }
+        Command::When {
+            phrase,
+            at,
+            timezone,
+            business_hours,
+            holidays,
+        } => {
+            let mut defaults = config.settings.defaults.clone();
+            defaults.timezone = timezone.unwrap_or(defaults.timezone);
+            defaults.business_hours = business_hours.unwrap_or(defaults.business_hours);
+            defaults.holidays = holidays.unwrap_or(defaults.holidays);
+            println!("{}", serde_json::to_string(&when(&defaults, &phrase, at)?)?);
         }
         Command::SendTest { destination, payload } => send_test(&config, &destination, payload.as_deref()).await?,
     }
@@ -125,6 +155,22 @@ fn render(config: &Config, payload: &Path, source: &str) -> anyhow::Result<Value
         })
         .collect();
     Ok(json!({"routes": decision.routes, "deliveries": deliveries}))
+}
+
+/// How `phrase`, said in a call at `at`, is read with these defaults.
+fn when(defaults: &crate::config::Defaults, phrase: &str, at: i64) -> anyhow::Result<Value> {
+    let zone = jiff::tz::TimeZone::get(&defaults.timezone)
+        .with_context(|| format!("`{}` is not a time zone (e.g. Europe/Amsterdam)", defaults.timezone))?;
+    let settings = crate::pipeline::callback_settings(defaults, &zone)?;
+    let called =
+        jiff::Timestamp::from_second(at).with_context(|| format!("--at {at} is not a unix time in seconds"))?;
+    let resolution = crate::when::resolve(Some(phrase), Some(at), called, &settings);
+    Ok(json!({
+        "due": resolution.due_rfc3339(&zone),
+        "understood": resolution.understood,
+        "reason": resolution.reason.map(|r| r.as_str()),
+        "original": resolution.original,
+    }))
 }
 
 /// Renders the payload for one destination and sends it once, outside the

@@ -16,6 +16,7 @@ use crate::destinations::{
 };
 use crate::render::{Context, Format, RenderError, Renderer};
 use crate::routing::Router;
+use crate::when;
 
 pub struct Pipeline {
     pub router: Router,
@@ -23,6 +24,8 @@ pub struct Pipeline {
     pub destinations: BTreeMap<String, Route>,
     pub region: Region,
     pub zone: TimeZone,
+    /// How a caller's callback phrase becomes a due time.
+    pub callbacks: when::Settings,
 }
 
 /// A destination and how many sends it may have in flight.
@@ -49,6 +52,7 @@ impl Pipeline {
             .map_err(|e| ConfigError::key("defaults.timezone", e.to_string()))?;
         let region = phone::region(&settings.defaults.phone_region)
             .ok_or_else(|| ConfigError::key("defaults.phone_region", "is not an ISO 3166 region code such as NL"))?;
+        let callbacks = callback_settings(&settings.defaults, &zone)?;
         let mut renderer = Renderer::new(config.resolve_path(&settings.templates_dir), zone.clone(), region);
         let sender = HttpSender::new(settings.delivery.connect_timeout, settings.delivery.timeout)
             .map_err(|e| ConfigError::Invalid(format!("cannot build the HTTP client: {e}")))?;
@@ -125,6 +129,7 @@ impl Pipeline {
             destinations,
             region,
             zone,
+            callbacks,
         })
     }
 
@@ -157,8 +162,33 @@ impl Pipeline {
                     "received_at": meta.received_at_ms / 1000,
                 }),
             );
+            map.insert("callback".into(), self.callback(call, meta));
         }
         context
+    }
+
+    /// When to call back, for a call that asks for it: `{due, local,
+    /// understood, reason, original}`, or null. Pure: the same call gives
+    /// the same answer at ingest and at every send.
+    fn callback(&self, call: &CallSummary, meta: &CallMeta<'_>) -> Value {
+        if call.call_back_needed != Some(true) {
+            return Value::Null;
+        }
+        let received_at = jiff::Timestamp::from_millisecond(meta.received_at_ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+        let resolution = when::resolve(
+            call.callback_time.as_deref(),
+            call.calltimestamp_as_sent,
+            received_at,
+            &self.callbacks,
+        );
+        let local = resolution.due.to_zoned_datetime(self.zone.clone());
+        json!({
+            "due": resolution.due_rfc3339(&self.zone),
+            "local": local.strftime("%a %-d %b %H:%M").to_string(),
+            "understood": resolution.understood,
+            "reason": resolution.reason.map(|r| r.as_str()),
+            "original": resolution.original,
+        })
     }
 
     /// What `destination` would send for the call with `context`.
@@ -183,4 +213,34 @@ pub enum RenderFailure {
     UnknownDestination(String),
     #[error(transparent)]
     Render(#[from] RenderError),
+}
+
+/// The resolver's settings from `defaults`, each checked with its key.
+pub fn callback_settings(defaults: &crate::config::Defaults, zone: &TimeZone) -> Result<when::Settings, ConfigError> {
+    let business_hours = defaults
+        .business_hours
+        .parse()
+        .map_err(|e: when::BusinessHoursError| ConfigError::key("defaults.business_hours", e.to_string()))?;
+    let holidays = defaults
+        .holidays
+        .iter()
+        .enumerate()
+        .map(|(i, day)| {
+            day.trim().parse::<jiff::civil::Date>().map_err(|_| {
+                ConfigError::key(
+                    format!("defaults.holidays[{i}]"),
+                    format!("`{day}` is not a date (YYYY-MM-DD)"),
+                )
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    if defaults.horizon_days < 1 {
+        return Err(ConfigError::key("defaults.horizon_days", "must be at least 1"));
+    }
+    Ok(when::Settings {
+        timezone: zone.clone(),
+        business_hours,
+        holidays,
+        horizon_days: defaults.horizon_days,
+    })
 }

@@ -313,3 +313,51 @@ fn smtp_settings_errors_name_the_key_and_the_choices() {
         )
     );
 }
+
+#[test]
+fn when_prints_how_a_phrase_is_read() {
+    let when = |args: &[&str]| {
+        let mut all = vec!["when"];
+        all.extend_from_slice(args);
+        callbridge(&all, &[])
+    };
+    // Friday 2024-03-15 17:45 in Amsterdam: an explicit day is kept, even a Saturday.
+    let output = when(&["morgenochtend", "--at", "1710521100"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "{\"due\":\"2024-03-16T09:00:00+01:00\",\"original\":\"morgenochtend\",\"reason\":null,\"understood\":true}\n"
+    );
+    // Not understood: due at the next business slot (Monday 08:00 with these hours), flagged.
+    let output = when(&[
+        "niet morgen",
+        "--at",
+        "1710521100",
+        "--business-hours",
+        "Mon-Fri 08:00-17:00",
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "{\"due\":\"2024-03-18T08:00:00+01:00\",\"original\":\"niet morgen\",\"reason\":\"unparsed\",\"understood\":false}\n"
+    );
+    let output = when(&[
+        "today",
+        "--at",
+        "1710521100",
+        "--timezone",
+        "UTC",
+        "--holidays",
+        "2024-03-15",
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "{\"due\":\"2024-03-15T16:45:00+00:00\",\"original\":\"today\",\"reason\":null,\"understood\":true}\n"
+    );
+    let output = when(&["today", "--at", "1710521100", "--business-hours", "Mon-Fri 9-17"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).starts_with("error: defaults.business_hours: "),
+        "{}",
+        stderr(&output)
+    );
+}

@@ -131,6 +131,14 @@ async fn a_dutch_call_gets_its_subject_and_a_stable_message_id() {
     let received = &smtp.received(1).await[0];
     let message = received.parsed();
     assert_eq!(message.subject(), Some("Missed call from Sanne de Vries"));
+    // "Morgenochtend", said Tue 3 Dec 09:00: tomorrow's morning window opens at 09:00.
+    let text = message.body_text(0).unwrap();
+    assert!(text.contains("Callback:  Wed 4 Dec 09:00 (Morgenochtend)"), "{text}");
+    let html = message.body_html(0).unwrap();
+    assert!(
+        html.contains("<strong>Wed 4 Dec 09:00</strong> (Morgenochtend)"),
+        "{html}"
+    );
     let message_id = message.message_id().unwrap().to_owned();
     assert!(message_id.ends_with("@bakery.test"), "{message_id}");
 

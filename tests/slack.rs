@@ -89,3 +89,22 @@ async fn a_long_summary_is_cut_at_a_character_and_marked() {
     let kept = summary.trim_end_matches('…');
     assert!(original["callsummary"].as_str().unwrap().starts_with(kept));
 }
+
+#[tokio::test]
+async fn a_callback_time_not_understood_says_so_and_quotes_the_caller() {
+    let (app, sink) = slack_app().await;
+    // Monday 2024-09-09 12:58:45 in Amsterdam, inside business hours.
+    let call = serde_json::json!({
+        "sort_key": "CALL-NOT-UNDERSTOOD",
+        "caller_name": "Eve",
+        "call_back_needed": true,
+        "callback_time": "not <tomorrow>",
+        "calltimestamp": 1725879525,
+    });
+    assert_eq!(app.post_json(call.to_string()).await.0, 202);
+    let body: Value = serde_json::from_slice(&received(&sink, 1).await[0].body).unwrap();
+    assert_eq!(
+        body["blocks"][2]["fields"][2]["text"],
+        "*Callback*\nMon 9 Sep 12:58 · time not understood: “not &lt;tomorrow&gt;”"
+    );
+}

@@ -39,6 +39,9 @@ pub struct CallSummary {
     pub archived: Option<bool>,
     /// When the call happened, unix milliseconds.
     pub call_time_ms: Option<i64>,
+    /// `calltimestamp` exactly as a number of seconds, for the callback
+    /// resolver, which never guesses milliseconds.
+    pub calltimestamp_as_sent: Option<i64>,
     pub duration_secs: Option<u64>,
     pub messages: Vec<Message>,
 }
@@ -101,6 +104,7 @@ impl CallSummary {
             read: lenient::boolean(raw.get("read")),
             archived: lenient::boolean(raw.get("archived")),
             call_time_ms: lenient::instant_ms(raw.get("calltimestamp")),
+            calltimestamp_as_sent: lenient::unsigned(raw.get("calltimestamp")).and_then(|s| i64::try_from(s).ok()),
             duration_secs: lenient::unsigned(raw.get("callduration")),
             messages: messages(raw.get("messages")),
             raw,

@@ -74,6 +74,12 @@ impl Default for StorageSettings {
 pub struct Defaults {
     pub timezone: String,
     pub phone_region: String,
+    /// When a callback can be made, e.g. `Mon-Fri 09:00-17:00`.
+    pub business_hours: String,
+    /// Closed days, `YYYY-MM-DD`.
+    pub holidays: Vec<String>,
+    /// A callback time further ahead than this many days is not trusted.
+    pub horizon_days: i64,
 }
 
 impl Default for Defaults {
@@ -81,6 +87,9 @@ impl Default for Defaults {
         Self {
             timezone: "Europe/Amsterdam".into(),
             phone_region: "NL".into(),
+            business_hours: "Mon-Fri 09:00-17:00".into(),
+            holidays: Vec::new(),
+            horizon_days: 90,
         }
     }
 }
