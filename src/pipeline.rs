@@ -16,6 +16,7 @@ use crate::destinations::{
 };
 use crate::render::{Context, Format, RenderError, Renderer};
 use crate::routing::Router;
+use crate::store::PlannedDelivery;
 use crate::when;
 
 pub struct Pipeline {
@@ -26,6 +27,15 @@ pub struct Pipeline {
     pub zone: TimeZone,
     /// How a caller's callback phrase becomes a due time.
     pub callbacks: when::Settings,
+    /// Reminder destinations by name: they plan deliveries, not sends.
+    pub reminders: BTreeMap<String, Reminder>,
+}
+
+/// A `reminder` destination, checked at load.
+#[derive(Debug, Clone)]
+pub struct Reminder {
+    pub notify: Vec<String>,
+    pub grace: std::time::Duration,
 }
 
 /// A destination and how many sends it may have in flight.
@@ -66,9 +76,20 @@ impl Pipeline {
         }
 
         let mut destinations = BTreeMap::new();
+        let mut reminders = BTreeMap::new();
         for (name, destination) in &settings.destinations {
             let key = format!("destinations.{name}");
             let built: Arc<dyn Destination> = match &destination.kind {
+                DestinationKind::Reminder(reminder) => {
+                    reminders.insert(
+                        name.clone(),
+                        Reminder {
+                            notify: reminder.notify.clone(),
+                            grace: reminder.grace,
+                        },
+                    );
+                    continue;
+                }
                 DestinationKind::Slack { webhook_url, template } => {
                     if webhook_url.trim().is_empty() {
                         return Err(ConfigError::key(
@@ -122,7 +143,24 @@ impl Pipeline {
                 },
             );
         }
-        let router = Router::new(&settings.routes, |name| destinations.contains_key(name))?;
+        for (name, reminder) in &reminders {
+            let key = format!("destinations.{name}.notify");
+            if reminder.notify.is_empty() {
+                return Err(ConfigError::key(
+                    key,
+                    "names no destination to send the reminder through",
+                ));
+            }
+            if let Some(missing) = reminder.notify.iter().find(|d| !destinations.contains_key(*d)) {
+                return Err(ConfigError::key(
+                    key,
+                    format!("`{missing}` is not a destination that sends (slack, http, email, …)"),
+                ));
+            }
+        }
+        let router = Router::new(&settings.routes, |name| {
+            destinations.contains_key(name) || reminders.contains_key(name)
+        })?;
         Ok(Self {
             router,
             renderer,
@@ -130,6 +168,7 @@ impl Pipeline {
             region,
             zone,
             callbacks,
+            reminders,
         })
     }
 
@@ -162,25 +201,63 @@ impl Pipeline {
                     "received_at": meta.received_at_ms / 1000,
                 }),
             );
-            map.insert("callback".into(), self.callback(call, meta));
+            let callback = self
+                .callback(call, meta)
+                .map_or(Value::Null, |r| self.callback_json(&r));
+            map.insert("callback".into(), callback);
+            map.insert("reminder".into(), Value::Null);
         }
         context
     }
 
-    /// When to call back, for a call that asks for it: `{due, local,
-    /// understood, reason, original}`, or null. Pure: the same call gives
-    /// the same answer at ingest and at every send.
-    fn callback(&self, call: &CallSummary, meta: &CallMeta<'_>) -> Value {
+    /// The deliveries a call plans once routed: each sending destination
+    /// now, and for each reminder its `notify` destinations at the
+    /// callback time — only when the call asks for a call-back.
+    pub fn plan(&self, routed: &[String], call: &CallSummary, meta: &CallMeta<'_>) -> Vec<PlannedDelivery> {
+        let mut planned: Vec<PlannedDelivery> = Vec::new();
+        let callback_due = self.callback(call, meta).map(|r| r.due.as_millisecond());
+        for name in routed {
+            match (self.reminders.get(name), callback_due) {
+                (None, _) => planned.push(PlannedDelivery {
+                    destination: name.clone(),
+                    reminder: None,
+                    due_at: meta.received_at_ms,
+                }),
+                (Some(reminder), Some(due_at)) => {
+                    for destination in &reminder.notify {
+                        planned.push(PlannedDelivery {
+                            destination: destination.clone(),
+                            reminder: Some(name.clone()),
+                            due_at,
+                        });
+                    }
+                }
+                (Some(_), None) => {}
+            }
+        }
+        // One delivery per (destination, kind), the first planned wins.
+        let mut seen = std::collections::HashSet::new();
+        planned.retain(|p| seen.insert((p.destination.clone(), p.reminder.is_some())));
+        planned
+    }
+
+    /// When to call back, for a call that asks for it. Pure: the same call
+    /// gives the same answer at ingest and at every send.
+    fn callback(&self, call: &CallSummary, meta: &CallMeta<'_>) -> Option<when::Resolution> {
         if call.call_back_needed != Some(true) {
-            return Value::Null;
+            return None;
         }
         let received_at = jiff::Timestamp::from_millisecond(meta.received_at_ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
-        let resolution = when::resolve(
+        Some(when::resolve(
             call.callback_time.as_deref(),
             call.calltimestamp_as_sent,
             received_at,
             &self.callbacks,
-        );
+        ))
+    }
+
+    /// `{due, local, understood, reason, original}` for templates.
+    fn callback_json(&self, resolution: &when::Resolution) -> Value {
         let local = resolution.due.to_zoned_datetime(self.zone.clone());
         json!({
             "due": resolution.due_rfc3339(&self.zone),

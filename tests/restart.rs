@@ -123,3 +123,65 @@ async fn a_second_daemon_on_the_same_store_refuses_to_start() {
     );
     assert!(message.contains(&expected), "{message}");
 }
+
+#[tokio::test]
+async fn a_pending_reminder_fires_once_after_a_kill_and_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let app_port = free_port();
+    let sink = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .mount(&sink)
+        .await;
+    let yaml = config_yaml(&format!(
+        "destinations:\n  slack-reminder: {{ type: slack, webhook_url: \"{}/reminders/XXXXSECRETXXXX\", template: slack/reminder.json.hbs }}\n  callback: {{ type: reminder, notify: [slack-reminder] }}\nroutes:\n  - {{ name: all, to: [callback] }}\n",
+        sink.uri()
+    ))
+    .replace("127.0.0.1:0", &format!("127.0.0.1:{app_port}"));
+    let config = dir.path().join("callbridge.yaml");
+    std::fs::write(&config, yaml).unwrap();
+    let base = format!("http://127.0.0.1:{app_port}");
+    let client = reqwest::Client::new();
+
+    let mut daemon = start(&config);
+    wait_healthy(&client, &base).await;
+    // "in 1 minute", said 52 s ago: due 8 s from now, well after the kill below.
+    let called_at = jiff::Timestamp::now().as_second() - 52;
+    let body = serde_json::json!({"sort_key": "CALL-REM-RESTART", "caller_name": "Ann", "call_back_needed": true,
+        "callback_time": "in 1 minute", "calltimestamp": called_at});
+    let response = client
+        .post(format!("{base}/hooks/voicemate?token={TOKEN}"))
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 202);
+    let id = response.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    kill(Pid::from_raw(daemon.id() as i32), Signal::SIGKILL).unwrap();
+    daemon.wait().unwrap();
+    assert!(
+        sink.received_requests().await.unwrap().is_empty(),
+        "sent before it was due"
+    );
+
+    let mut daemon = start(&config);
+    wait_healthy(&client, &base).await;
+    let store = callbridge::store::Store::open("sqlite://callbridge.db", dir.path())
+        .await
+        .unwrap();
+    let delivered = poll(Duration::from_secs(20), || async {
+        let deliveries = store.deliveries_of_call(&id).await.unwrap();
+        deliveries.into_iter().find(|d| d.state == "delivered")
+    })
+    .await;
+    kill(Pid::from_raw(daemon.id() as i32), Signal::SIGKILL).unwrap();
+    daemon.wait().unwrap();
+    assert!(delivered.is_some(), "the reminder was not sent after the restart");
+    let requests = sink.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 1, "the reminder fires exactly once");
+    let sent: serde_json::Value = serde_json::from_slice(&requests[0].body).unwrap();
+    assert_eq!(sent["text"], "⏰ Call back Ann now, about their call");
+}

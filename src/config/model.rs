@@ -169,6 +169,23 @@ pub enum DestinationKind {
         expected_status: Vec<u16>,
     },
     Email(EmailSettings),
+    Reminder(ReminderSettings),
+}
+
+/// A reminder sends nothing itself: for a call that needs a call-back it
+/// plans a delivery to each `notify` destination, due at the callback time.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReminderSettings {
+    pub notify: Vec<String>,
+    /// How late a reminder may still be sent, when it came due while
+    /// callbridge was down; a later one is marked missed.
+    #[serde(default = "default_grace", with = "humantime_serde")]
+    pub grace: Duration,
+}
+
+fn default_grace() -> Duration {
+    Duration::from_secs(2 * 60 * 60)
 }
 
 #[derive(Debug, Clone, Deserialize)]

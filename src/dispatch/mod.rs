@@ -4,11 +4,13 @@
 //! never holds up another.
 
 mod backoff;
+mod reminder;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use serde_json::json;
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 
@@ -137,9 +139,28 @@ impl Dispatcher {
         let started_at = now_ms();
         let clock = Instant::now();
         let attempt_number = delivery.attempts as u32 + 1;
+        let late = match self.reminder_gate(delivery, started_at) {
+            Ok(reminder::Gate::Send { late }) => late,
+            Ok(reminder::Gate::Missed(reason)) => {
+                tracing::warn!(call_id = %delivery.call_id, destination = %delivery.destination, %reason, "reminder missed");
+                let record = AttemptRecord {
+                    started_at,
+                    ..Default::default()
+                };
+                return (NextStep::Missed(reason), record);
+            }
+            Err(reason) => {
+                let record = AttemptRecord {
+                    started_at,
+                    error: Some(reason.clone()),
+                    ..Default::default()
+                };
+                return (NextStep::Dead(reason), record);
+            }
+        };
         let prepared = self
             .route(&delivery.destination)
-            .and_then(|route| Ok((route, self.render(delivery)?)));
+            .and_then(|route| Ok((route, self.render(delivery, late)?)));
         match prepared {
             Err(reason) => (
                 NextStep::Dead(reason.clone()),
@@ -201,7 +222,20 @@ impl Dispatcher {
             .ok_or_else(|| format!("destination `{destination}` is no longer configured"))
     }
 
-    fn render(&self, delivery: &Claimed) -> Result<Rendered, String> {
+    /// For a reminder, whether to send it (and whether late); a call always goes.
+    fn reminder_gate(&self, delivery: &Claimed, now: i64) -> Result<reminder::Gate, String> {
+        let Some(name) = &delivery.reminder else {
+            return Ok(reminder::Gate::Send { late: false });
+        };
+        let settings = self
+            .pipeline
+            .reminders
+            .get(name)
+            .ok_or_else(|| format!("reminder `{name}` is no longer configured"))?;
+        Ok(reminder::gate(delivery.due_at, now, delivery.attempts, settings.grace))
+    }
+
+    fn render(&self, delivery: &Claimed, late: bool) -> Result<Rendered, String> {
         let region = self.pipeline.region;
         let stored = (&delivery.caller_phone_e164, &delivery.caller_phone_country);
         let call = CallSummary::parse_with(delivery.payload.as_bytes(), |number| match stored {
@@ -218,7 +252,10 @@ impl Dispatcher {
             source: &delivery.source,
             received_at_ms: delivery.received_at,
         };
-        let context = self.pipeline.context(&call, &meta);
+        let mut context = self.pipeline.context(&call, &meta);
+        if let Some(name) = &delivery.reminder {
+            context["reminder"] = json!({"name": name, "late": late});
+        }
         self.pipeline
             .render(context, &delivery.call_id, &delivery.destination)
             .map_err(|e| self.secrets.redact(&e.to_string()))

@@ -18,7 +18,7 @@ use crate::call::CallSummary;
 use crate::config::SourceSettings;
 use crate::dispatch::Wakers;
 use crate::pipeline::{CallMeta, Pipeline};
-use crate::store::{IngestOutcome, NewCall, Store, now_ms};
+use crate::store::{IngestOutcome, NewCall, PlannedDelivery, Store, now_ms};
 
 pub struct IngestState {
     tokens: HashMap<String, auth::Token>,
@@ -82,15 +82,13 @@ async fn receive(
 
     let id = uuid::Uuid::now_v7().to_string();
     let received_at = now_ms();
-    let context = state.pipeline.context(
-        &call,
-        &CallMeta {
-            call_id: &id,
-            source: &source,
-            received_at_ms: received_at,
-        },
-    );
-    let decision = state.pipeline.router.route(&context);
+    let meta = CallMeta {
+        call_id: &id,
+        source: &source,
+        received_at_ms: received_at,
+    };
+    let decision = state.pipeline.router.route(&state.pipeline.context(&call, &meta));
+    let deliveries = state.pipeline.plan(&decision.destinations, &call, &meta);
     let new_call = NewCall {
         id,
         source: source.clone(),
@@ -102,7 +100,7 @@ async fn receive(
         caller_phone_e164: call.caller_phone_e164.clone(),
         caller_phone_country: call.caller_phone_country.clone(),
         routes: decision.routes,
-        destinations: decision.destinations,
+        deliveries,
     };
     let outcome = state.store.ingest(new_call).await.map_err(|error| {
         tracing::error!(%source, %error, "storing a call failed");
@@ -111,16 +109,16 @@ async fn receive(
     Ok(match outcome {
         IngestOutcome::Accepted { id, deliveries } => {
             if deliveries.is_empty() {
-                tracing::warn!(call_id = %id, %source, "call accepted but no route takes it (unrouted)");
+                tracing::warn!(call_id = %id, %source, "call accepted but nothing is planned for it (unrouted)");
             } else {
                 tracing::info!(call_id = %id, %source, deliveries = deliveries.len(), "call accepted");
             }
-            for (_, destination) in &deliveries {
-                state.wakers.wake(destination);
+            for (_, planned) in &deliveries {
+                state.wakers.wake(&planned.destination);
             }
             let deliveries: Vec<_> = deliveries
                 .iter()
-                .map(|(id, d)| json!({"id": id, "destination": d}))
+                .map(|(id, planned)| delivery_json(*id, planned))
                 .collect();
             HttpResponse::Accepted().json(json!({"id": id, "deliveries": deliveries}))
         }
@@ -129,6 +127,16 @@ async fn receive(
             HttpResponse::Ok().json(json!({"id": id, "duplicate": true}))
         }
     })
+}
+
+/// A planned delivery in the answer; a reminder says when it is due.
+fn delivery_json(id: i64, planned: &PlannedDelivery) -> serde_json::Value {
+    match (&planned.reminder, jiff::Timestamp::from_millisecond(planned.due_at)) {
+        (Some(reminder), Ok(due)) => {
+            json!({"id": id, "destination": planned.destination, "reminder": reminder, "due": due.to_string()})
+        }
+        _ => json!({"id": id, "destination": planned.destination}),
+    }
 }
 
 /// JSON 404 for every other path.

@@ -17,13 +17,26 @@ pub struct NewCall {
     pub caller_phone_e164: Option<String>,
     pub caller_phone_country: Option<String>,
     pub routes: Vec<String>,
-    pub destinations: Vec<String>,
+    pub deliveries: Vec<PlannedDelivery>,
+}
+
+/// One delivery routing planned for a call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedDelivery {
+    pub destination: String,
+    /// The reminder that planned it; None for a call sent now.
+    pub reminder: Option<String>,
+    /// Unix milliseconds.
+    pub due_at: i64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum IngestOutcome {
-    /// Stored with one delivery per destination.
-    Accepted { id: String, deliveries: Vec<(i64, String)> },
+    /// Stored with the deliveries planned for it, each with its id.
+    Accepted {
+        id: String,
+        deliveries: Vec<(i64, PlannedDelivery)>,
+    },
     /// The source sent this key before: nothing new was planned.
     Duplicate { id: String },
 }
@@ -48,7 +61,7 @@ fn insert(db: &Connection, call: &NewCall) -> rusqlite::Result<IngestOutcome> {
                 call.caller_phone_e164,
                 call.caller_phone_country,
                 serde_json::to_string(&call.routes).unwrap_or_default(),
-                call.destinations.is_empty(),
+                call.routes.is_empty(),
             ],
             |row| row.get(0),
         )
@@ -60,13 +73,24 @@ fn insert(db: &Connection, call: &NewCall) -> rusqlite::Result<IngestOutcome> {
         return Ok(IngestOutcome::Duplicate { id });
     }
     let mut plan = db.prepare_cached(
-        "INSERT INTO deliveries (call_id, destination, state, due_at, created_at, updated_at)
-         VALUES (?1, ?2, 'pending', ?3, ?3, ?3) RETURNING id",
+        "INSERT INTO deliveries (call_id, destination, kind, reminder, state, due_at, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?6) RETURNING id",
     )?;
-    let mut deliveries = Vec::with_capacity(call.destinations.len());
-    for destination in &call.destinations {
-        let id = plan.query_row(params![call.id, destination, call.received_at], |row| row.get(0))?;
-        deliveries.push((id, destination.clone()));
+    let mut deliveries = Vec::with_capacity(call.deliveries.len());
+    for planned in &call.deliveries {
+        let kind = if planned.reminder.is_some() { "reminder" } else { "call" };
+        let id = plan.query_row(
+            params![
+                call.id,
+                planned.destination,
+                kind,
+                planned.reminder,
+                planned.due_at,
+                call.received_at
+            ],
+            |row| row.get(0),
+        )?;
+        deliveries.push((id, planned.clone()));
     }
     Ok(IngestOutcome::Accepted {
         id: call.id.clone(),

@@ -16,6 +16,10 @@ pub struct Claimed {
     pub source: String,
     pub received_at: i64,
     pub payload: String,
+    /// The reminder that planned it; None for a call sent now.
+    pub reminder: Option<String>,
+    /// When it fell due, unix milliseconds.
+    pub due_at: i64,
     /// The caller's number as normalised at ingest.
     pub caller_phone_e164: Option<String>,
     pub caller_phone_country: Option<String>,
@@ -38,6 +42,8 @@ pub enum NextStep {
     Delivered,
     RetryAt(i64),
     Dead(String),
+    /// A reminder that came due too long ago to be worth sending.
+    Missed(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -147,7 +153,7 @@ impl Store {
 }
 
 fn claim(db: &Connection, destination: &str, now: i64, lease_ms: i64, limit: i64) -> rusqlite::Result<Vec<Claimed>> {
-    let leased: Vec<(i64, String, i64)> = db
+    let leased: Vec<(i64, String, i64, Option<String>, i64)> = db
         .prepare_cached(
             "UPDATE deliveries SET lease_until = ?2 + ?3
              WHERE id IN (
@@ -155,10 +161,10 @@ fn claim(db: &Connection, destination: &str, now: i64, lease_ms: i64, limit: i64
                  WHERE destination = ?1 AND state = 'pending' AND due_at <= ?2
                    AND (lease_until IS NULL OR lease_until <= ?2)
                  ORDER BY due_at LIMIT ?4)
-             RETURNING id, call_id, attempts",
+             RETURNING id, call_id, attempts, reminder, due_at",
         )?
         .query_map(params![destination, now, lease_ms, limit], |row| {
-            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?))
         })?
         .collect::<rusqlite::Result<_>>()?;
     let mut call = db.prepare_cached(
@@ -166,12 +172,14 @@ fn claim(db: &Connection, destination: &str, now: i64, lease_ms: i64, limit: i64
     )?;
     leased
         .into_iter()
-        .map(|(delivery_id, call_id, attempts)| {
+        .map(|(delivery_id, call_id, attempts, reminder, due_at)| {
             call.query_row([&call_id], |row| {
                 Ok(Claimed {
                     delivery_id,
                     destination: destination.to_owned(),
                     attempts,
+                    reminder: reminder.clone(),
+                    due_at,
                     source: row.get(0)?,
                     received_at: row.get(1)?,
                     payload: row.get(2)?,
@@ -189,27 +197,31 @@ fn record(db: &Connection, delivery_id: i64, attempt: &AttemptRecord, next: &Nex
         NextStep::Delivered => ("delivered", None, None),
         NextStep::RetryAt(at) => ("pending", Some(*at), attempt.error.clone()),
         NextStep::Dead(reason) => ("dead", None, Some(reason.clone())),
+        NextStep::Missed(reason) => ("missed", None, Some(reason.clone())),
     };
+    // A missed reminder was never tried: it gets no attempt row.
     let outcome = match next {
-        NextStep::Delivered => "delivered",
-        NextStep::RetryAt(_) => "retry",
-        NextStep::Dead(_) => "dead",
+        NextStep::Delivered => Some("delivered"),
+        NextStep::RetryAt(_) => Some("retry"),
+        NextStep::Dead(_) => Some("dead"),
+        NextStep::Missed(_) => None,
     };
     let updated = db
         .prepare_cached(
             "UPDATE deliveries
-             SET state = ?, attempts = attempts + 1, due_at = COALESCE(?, due_at),
+             SET state = ?, attempts = attempts + ?, due_at = COALESCE(?, due_at),
                  lease_until = NULL, last_error = ?, updated_at = ?
              WHERE id = ? AND state = 'pending'",
         )?
         .execute(params![
             state,
+            outcome.is_some() as i64,
             due_at,
             error,
             attempt.started_at + attempt.duration_ms,
             delivery_id
         ])?;
-    if updated == 1 {
+    if let (1, Some(outcome)) = (updated, outcome) {
         db.prepare_cached(
             "INSERT INTO attempts (delivery_id, attempt, started_at, duration_ms, outcome,
                                    status, error, request, response)

@@ -12,12 +12,13 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
-pub use calls::{IngestOutcome, NewCall};
+pub use calls::{IngestOutcome, NewCall, PlannedDelivery};
 pub use deliveries::{AttemptRecord, AttemptRow, Claimed, DeliveryRow, NextStep};
 
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_caller_phone_country.sql"),
+    include_str!("migrations/0003_reminders.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -130,7 +131,6 @@ fn open_connections(path: &Path) -> Result<(Connection, Connection), StoreError>
     writer.busy_timeout(Duration::from_secs(10))?;
     writer.pragma_update(None, "journal_mode", "WAL")?;
     writer.pragma_update(None, "synchronous", "FULL")?;
-    writer.pragma_update(None, "foreign_keys", true)?;
     migrate(&writer)?;
     let reader = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
     reader.busy_timeout(Duration::from_secs(10))?;
@@ -146,14 +146,26 @@ fn sqlite_path(url: &str, base_dir: &Path) -> Result<PathBuf, StoreError> {
     Ok(base_dir.join(path))
 }
 
+/// Applies the migrations not yet applied, each in its own transaction.
+/// Foreign keys are off meanwhile (SQLite's way to rebuild a table) and
+/// checked before each commit.
 fn migrate(db: &Connection) -> Result<(), StoreError> {
     let version: i64 = db.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    db.pragma_update(None, "foreign_keys", false)?;
     for (i, migration) in MIGRATIONS.iter().enumerate().skip(version as usize) {
         let tx = db.unchecked_transaction()?;
         tx.execute_batch(migration)?;
+        let violations: i64 = tx.query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |row| row.get(0))?;
+        if violations > 0 {
+            return Err(StoreError::Commit(format!(
+                "migration {} would break {violations} references; nothing was changed",
+                i + 1
+            )));
+        }
         tx.pragma_update(None, "user_version", i as i64 + 1)?;
         tx.commit()?;
     }
+    db.pragma_update(None, "foreign_keys", true)?;
     Ok(())
 }
 
@@ -164,6 +176,33 @@ pub fn now_ms() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn migrating_keeps_the_deliveries_of_an_older_store() {
+        let db = Connection::open_in_memory().unwrap();
+        for migration in &MIGRATIONS[..2] {
+            db.execute_batch(migration).unwrap();
+        }
+        db.pragma_update(None, "user_version", 2).unwrap();
+        db.execute_batch(
+            "INSERT INTO calls (id, source, dedupe_key, received_at, payload, routes, unrouted)
+             VALUES ('c1', 'vm', 'k', 1, '{}', '[]', 0);
+             INSERT INTO deliveries (call_id, destination, state, due_at, created_at, updated_at)
+             VALUES ('c1', 'slack', 'pending', 1, 1, 1);",
+        )
+        .unwrap();
+        migrate(&db).unwrap();
+        let row: (String, String, String, Option<String>) = db
+            .query_row("SELECT call_id, destination, kind, reminder FROM deliveries", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .unwrap();
+        assert_eq!(row, ("c1".into(), "slack".into(), "call".into(), None));
+        let version: i64 = db.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+        assert_eq!(version, MIGRATIONS.len() as i64);
+        let foreign_keys: bool = db.pragma_query_value(None, "foreign_keys", |r| r.get(0)).unwrap();
+        assert!(foreign_keys);
+    }
 
     #[test]
     fn sqlite_urls_resolve_against_the_config_folder() {
