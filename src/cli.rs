@@ -63,6 +63,11 @@ enum Command {
         #[arg(long, value_delimiter = ',')]
         holidays: Option<Vec<String>>,
     },
+    /// Call-back reminders in the store: list them, or close one so it is never sent.
+    Reminders {
+        #[command(subcommand)]
+        action: RemindersAction,
+    },
     /// Send one sample call to one destination now, to check its settings and credentials.
     SendTest {
         /// The destination, as named under `destinations`.
@@ -72,6 +77,20 @@ enum Command {
         #[arg(long)]
         payload: Option<PathBuf>,
     },
+}
+
+#[derive(Subcommand)]
+enum RemindersAction {
+    /// The pending reminders, soonest first.
+    List {
+        /// Also those sent, missed or closed.
+        #[arg(long)]
+        all: bool,
+    },
+    /// The call-back was made: never send this reminder.
+    Done { id: i64 },
+    /// Never send this reminder.
+    Cancel { id: i64 },
 }
 
 /// The call `send-test` sends when no payload is given.
@@ -102,6 +121,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             defaults.holidays = holidays.unwrap_or(defaults.holidays);
             println!("{}", serde_json::to_string(&when(&defaults, &phrase, at)?)?);
         }
+        Command::Reminders { action } => reminders(&config, action).await?,
         Command::SendTest { destination, payload } => send_test(&config, &destination, payload.as_deref()).await?,
     }
     Ok(())
@@ -155,6 +175,44 @@ fn render(config: &Config, payload: &Path, source: &str) -> anyhow::Result<Value
         })
         .collect();
     Ok(json!({"routes": decision.routes, "deliveries": deliveries}))
+}
+
+async fn reminders(config: &Config, action: RemindersAction) -> anyhow::Result<()> {
+    let store = crate::store::Store::open(&config.settings.storage.url, &config.base_dir).await?;
+    let (id, reason) = match action {
+        RemindersAction::List { all } => {
+            let zone = jiff::tz::TimeZone::get(&config.settings.defaults.timezone)?;
+            for row in store.reminders(all).await? {
+                println!("{}", reminder_line(&row, &zone));
+            }
+            return Ok(());
+        }
+        RemindersAction::Done { id } => (id, "done: the call-back was made"),
+        RemindersAction::Cancel { id } => (id, "cancelled by an operator"),
+    };
+    store.close_reminder(id, reason).await?;
+    println!("reminder {id}: {reason}");
+    Ok(())
+}
+
+/// `ID  due (local)  state  caller  number  via`, one reminder a line.
+fn reminder_line(row: &crate::store::ReminderRow, zone: &jiff::tz::TimeZone) -> String {
+    let due = jiff::Timestamp::from_millisecond(row.due_at)
+        .map(|t| {
+            t.to_zoned_datetime(zone.clone())
+                .strftime("%a %Y-%m-%d %H:%M")
+                .to_string()
+        })
+        .unwrap_or_default();
+    format!(
+        "{:<6} {}  {:<9} {}  {}  via {}",
+        row.id,
+        due,
+        row.state,
+        row.caller_name.as_deref().unwrap_or("(no name)"),
+        row.caller_phone_e164.as_deref().unwrap_or("(no number)"),
+        row.destination
+    )
 }
 
 /// How `phrase`, said in a call at `at`, is read with these defaults.

@@ -182,3 +182,65 @@ async fn a_reminder_must_notify_a_sending_destination() {
         )
     );
 }
+
+#[tokio::test]
+async fn reminders_can_be_listed_and_closed_from_the_command_line() {
+    let sink = sink().await;
+    let app = TestApp::spawn(&reminder_config(&sink.uri(), "2h")).await;
+    let called_at = now_s();
+    let body = call("CALL-REM-CLI", called_at).replace("in 1 minute", "tomorrow morning");
+    let (status, answer) = app.post_json(body).await;
+    assert_eq!(status, 202, "{answer}");
+    let reminder_id = answer["deliveries"][1]["id"].as_i64().unwrap();
+    let config = app.dir.path().join("callbridge.yaml");
+    let cli = |args: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_callbridge"))
+            .arg("--config")
+            .arg(&config)
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let tomorrow = jiff::Timestamp::from_second(called_at)
+        .unwrap()
+        .to_zoned_datetime(jiff::tz::TimeZone::get("Europe/Amsterdam").unwrap())
+        .date()
+        .tomorrow()
+        .unwrap()
+        .strftime("%a %Y-%m-%d")
+        .to_string();
+    let line = format!("{reminder_id:<6} {tomorrow} 09:00  pending   Ann de Wit  +31612345678  via slack-reminder\n");
+    assert_eq!(cli(&["reminders", "list"]), (Some(0), line.clone(), String::new()));
+
+    let id = reminder_id.to_string();
+    assert_eq!(
+        cli(&["reminders", "cancel", &id]),
+        (
+            Some(0),
+            format!("reminder {id}: cancelled by an operator\n"),
+            String::new()
+        )
+    );
+    assert_eq!(cli(&["reminders", "list"]), (Some(0), String::new(), String::new()));
+    assert_eq!(
+        cli(&["reminders", "list", "--all"]).1,
+        line.replace("pending  ", "cancelled")
+    );
+    assert_eq!(
+        cli(&["reminders", "done", &id]),
+        (
+            Some(1),
+            String::new(),
+            format!("error: reminder {id} is cancelled, not pending\n")
+        )
+    );
+    assert_eq!(
+        cli(&["reminders", "done", "999"]).2,
+        "error: there is no reminder 999\n"
+    );
+}

@@ -4,6 +4,7 @@
 
 mod calls;
 mod deliveries;
+mod reminders;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -14,6 +15,7 @@ use rusqlite::{Connection, OpenFlags};
 
 pub use calls::{IngestOutcome, NewCall, PlannedDelivery};
 pub use deliveries::{AttemptRecord, AttemptRow, Claimed, DeliveryRow, NextStep};
+pub use reminders::{CloseError, ReminderRow};
 
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
