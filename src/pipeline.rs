@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 use crate::call::{CallSummary, Region, phone};
 use crate::config::{Config, ConfigError, DestinationKind, LoadError};
 use crate::destinations::{
-    Destination, EmailDestination, HttpDestination, HttpSender, Message, Rendered, SlackDestination, SmtpServer,
-    http::HttpSettings,
+    CaldavDestination, Destination, EmailDestination, HttpDestination, HttpSender, Message, Rendered, SlackDestination,
+    SmtpServer, http::HttpSettings,
 };
 use crate::render::{Context, Format, RenderError, Renderer};
 use crate::routing::Router;
@@ -120,6 +120,9 @@ impl Pipeline {
                         expected_status,
                     };
                     Arc::new(HttpDestination::new(&key, http, &mut renderer, sender.clone())?)
+                }
+                DestinationKind::Caldav(caldav) => {
+                    Arc::new(CaldavDestination::new(&key, caldav, &mut renderer, sender.clone())?)
                 }
                 DestinationKind::Email(email) => {
                     let server = smtp_servers.get(email.smtp.as_str()).ok_or_else(|| {

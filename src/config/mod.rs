@@ -107,6 +107,15 @@ impl Config {
                 secrets.add(webhook_url);
             }
         }
+        for destination in settings.destinations.values() {
+            if let DestinationKind::Caldav(CaldavSettings {
+                password: Some(password),
+                ..
+            }) = &destination.kind
+            {
+                secrets.add(password);
+            }
+        }
         for server in settings.smtp.values() {
             if let Some(password) = &server.password {
                 secrets.add(password);

@@ -170,6 +170,31 @@ pub enum DestinationKind {
     },
     Email(EmailSettings),
     Reminder(ReminderSettings),
+    Caldav(CaldavSettings),
+}
+
+/// A calendar event for the call-back, PUT into a CalDAV collection.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaldavSettings {
+    /// The calendar collection, e.g. `https://dav.example.com/office/calls/`.
+    pub url: String,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
+    #[serde(default = "default_event_summary")]
+    pub summary: String,
+    #[serde(default = "default_event_description")]
+    pub description: String,
+}
+
+fn default_event_summary() -> String {
+    r#"{{#unless callback.understood}}[time not understood] {{/unless}}Call back {{#if caller_name}}{{caller_name}}{{else}}{{default caller_phone_e164 "a caller"}}{{/if}}"#.into()
+}
+
+fn default_event_description() -> String {
+    "{{default callsummary \"No summary.\"}}\n\nNumber: {{default caller_phone_e164 (default caller_phone_number \"withheld\")}}\nThe caller asked: {{default callback_time \"(no time given)\"}}".into()
 }
 
 /// A reminder sends nothing itself: for a call that needs a call-back it

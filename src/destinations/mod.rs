@@ -3,6 +3,7 @@
 //! whether a failure is worth a retry. It knows nothing of ingest or the
 //! store.
 
+pub mod calendar;
 pub mod email;
 pub mod http;
 mod http_request;
@@ -13,6 +14,7 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use sha2::{Digest, Sha256};
 
+pub use calendar::caldav::CaldavDestination;
 pub use email::{Email, EmailDestination, SmtpServer};
 pub use http::HttpDestination;
 pub use http_request::{HttpRequest, HttpSender};

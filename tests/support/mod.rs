@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod radicale;
 pub mod smtp;
 
 use std::future::Future;
