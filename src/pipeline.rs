@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 use crate::call::{CallSummary, Region, phone};
 use crate::config::{Config, ConfigError, DestinationKind, LoadError};
 use crate::destinations::{
-    CaldavDestination, Destination, EmailDestination, HttpDestination, HttpSender, Message, Rendered, SlackDestination,
-    SmtpServer, http::HttpSettings,
+    CaldavDestination, Destination, EmailDestination, GoogleCalendarDestination, HttpDestination, HttpSender, Message,
+    Rendered, SlackDestination, SmtpServer, http::HttpSettings,
 };
 use crate::render::{Context, Format, RenderError, Renderer};
 use crate::routing::Router;
@@ -121,6 +121,13 @@ impl Pipeline {
                     };
                     Arc::new(HttpDestination::new(&key, http, &mut renderer, sender.clone())?)
                 }
+                DestinationKind::GoogleCalendar(google) => Arc::new(GoogleCalendarDestination::new(
+                    &key,
+                    google,
+                    zone.clone(),
+                    &mut renderer,
+                    sender.clone(),
+                )?),
                 DestinationKind::Caldav(caldav) => {
                     Arc::new(CaldavDestination::new(&key, caldav, &mut renderer, sender.clone())?)
                 }

@@ -108,12 +108,13 @@ impl Config {
             }
         }
         for destination in settings.destinations.values() {
-            if let DestinationKind::Caldav(CaldavSettings {
-                password: Some(password),
-                ..
-            }) = &destination.kind
-            {
-                secrets.add(password);
+            match &destination.kind {
+                DestinationKind::Caldav(CaldavSettings {
+                    password: Some(password),
+                    ..
+                }) => secrets.add(password),
+                DestinationKind::GoogleCalendar(google) => secrets.add(&google.token),
+                _ => {}
             }
         }
         for server in settings.smtp.values() {

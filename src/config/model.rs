@@ -171,6 +171,32 @@ pub enum DestinationKind {
     Email(EmailSettings),
     Reminder(ReminderSettings),
     Caldav(CaldavSettings),
+    GoogleCalendar(GoogleCalendarSettings),
+}
+
+/// A calendar event for the call-back, inserted with the Google Calendar API.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GoogleCalendarSettings {
+    /// An OAuth access token with a calendar scope (use `token_file`).
+    pub token: String,
+    #[serde(default = "default_calendar_id")]
+    pub calendar_id: String,
+    /// The API's origin; only tests point it elsewhere.
+    #[serde(default = "default_google_api")]
+    pub api_base: String,
+    #[serde(default = "default_event_summary")]
+    pub summary: String,
+    #[serde(default = "default_event_description")]
+    pub description: String,
+}
+
+fn default_calendar_id() -> String {
+    "primary".into()
+}
+
+fn default_google_api() -> String {
+    "https://www.googleapis.com".into()
 }
 
 /// A calendar event for the call-back, PUT into a CalDAV collection.

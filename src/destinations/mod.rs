@@ -15,6 +15,7 @@ use futures_util::future::BoxFuture;
 use sha2::{Digest, Sha256};
 
 pub use calendar::caldav::CaldavDestination;
+pub use calendar::google::GoogleCalendarDestination;
 pub use email::{Email, EmailDestination, SmtpServer};
 pub use http::HttpDestination;
 pub use http_request::{HttpRequest, HttpSender};

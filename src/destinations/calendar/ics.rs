@@ -11,7 +11,7 @@
 use jiff::{SignedDuration, Timestamp};
 
 /// A call-back event lasts this long (callback-time spec §12).
-const LENGTH: SignedDuration = SignedDuration::from_mins(15);
+pub const LENGTH: SignedDuration = SignedDuration::from_mins(15);
 /// RFC 5545 §3.1: content lines SHOULD NOT exceed 75 octets.
 const FOLD_AT: usize = 75;
 

@@ -2,11 +2,12 @@
 //! callback time and two small templates, sent by the calendar kinds.
 
 pub mod caldav;
+pub mod google;
 mod ics;
 
 use jiff::Timestamp;
 
-pub use ics::CallbackEvent;
+pub use ics::{CallbackEvent, LENGTH};
 
 use super::{Message, idempotency_key};
 use crate::config::ConfigError;
