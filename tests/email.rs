@@ -271,3 +271,48 @@ async fn a_server_that_never_answers_does_not_delay_slack() {
         timed_out.error
     );
 }
+
+#[tokio::test]
+async fn a_call_back_travels_as_a_calendar_invitation() {
+    let smtp = SmtpSink::start(&[]);
+    let yaml = email_config(smtp.port, "", "office-email").replace(
+        "    html: email/call.html.hbs\n",
+        "    html: email/call.html.hbs\n    invite: true\n",
+    );
+    let app = TestApp::spawn(&yaml).await;
+    let id = app.accept("02-dutch-callback.json").await;
+    app.wait_for_state(&id, "office-email", "delivered").await;
+    let received = &smtp.received(1).await[0];
+    let message = received.parsed();
+    let root = message.content_type().unwrap();
+    assert_eq!((root.ctype(), root.subtype()), ("multipart", Some("alternative")));
+    let calendar = message
+        .parts
+        .iter()
+        .find(|part| {
+            part.content_type()
+                .is_some_and(|t| t.ctype() == "text" && t.subtype() == Some("calendar"))
+        })
+        .expect("a text/calendar part");
+    assert_eq!(calendar.content_type().unwrap().attribute("method"), Some("REQUEST"));
+    let ics = calendar.text_contents().unwrap();
+    for line in [
+        "METHOD:REQUEST\r\n",
+        "SEQUENCE:0\r\n",
+        "ORGANIZER:mailto:calls@bakery.test\r\n",
+        "ATTENDEE;ROLE=REQ-PARTICIPANT;RSVP=FALSE:mailto:office@bakery.test\r\n",
+        "ATTENDEE;ROLE=REQ-PARTICIPANT;RSVP=FALSE:mailto:owner@bakery.test\r\n",
+        "DTSTART:20241204T080000Z\r\n",
+        "SUMMARY:Call back Sanne de Vries\r\n",
+    ] {
+        assert!(ics.contains(line), "{line:?} missing in\n{ics}");
+    }
+    let parsed: icalendar::Calendar = ics.parse().unwrap();
+    assert_eq!(parsed.property_value("METHOD"), Some("REQUEST"));
+
+    // A call that needs no call-back gets the email without an invitation.
+    let id = app.accept("03-answered-no-callback.json").await;
+    app.wait_for_state(&id, "office-email", "delivered").await;
+    let plain = &smtp.received(2).await[1];
+    assert!(!String::from_utf8_lossy(&plain.data).contains("text/calendar"));
+}

@@ -215,11 +215,11 @@ pub struct CaldavSettings {
     pub description: String,
 }
 
-fn default_event_summary() -> String {
+pub fn default_event_summary() -> String {
     r#"{{#unless callback.understood}}[time not understood] {{/unless}}Call back {{#if caller_name}}{{caller_name}}{{else}}{{default caller_phone_e164 "a caller"}}{{/if}}"#.into()
 }
 
-fn default_event_description() -> String {
+pub fn default_event_description() -> String {
     "{{default callsummary \"No summary.\"}}\n\nNumber: {{default caller_phone_e164 (default caller_phone_number \"withheld\")}}\nThe caller asked: {{default callback_time \"(no time given)\"}}".into()
 }
 
@@ -264,6 +264,10 @@ pub struct EmailSettings {
     pub text: Option<String>,
     #[serde(default)]
     pub html: Option<String>,
+    /// For a call that asks for a call-back, attach the callback as a
+    /// calendar invitation (iMIP) from `from` to the `to` addresses.
+    #[serde(default)]
+    pub invite: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

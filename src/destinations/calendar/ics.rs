@@ -26,14 +26,36 @@ pub struct CallbackEvent {
     pub description: String,
 }
 
+/// Who sends an emailed invitation (iMIP, RFC 6047) and who gets it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Invitation {
+    pub organizer: String,
+    pub attendees: Vec<String>,
+}
+
 impl CallbackEvent {
     /// A VCALENDAR holding just this event, as a CalDAV resource (no METHOD).
     pub fn to_ics(&self) -> String {
+        self.calendar(None)
+    }
+
+    /// The event as an iTIP REQUEST, for a `text/calendar; method=REQUEST`
+    /// part of an email.
+    pub fn to_invitation(&self, invitation: &Invitation) -> String {
+        self.calendar(Some(invitation))
+    }
+
+    fn calendar(&self, invitation: Option<&Invitation>) -> String {
         let end = self.start.checked_add(LENGTH).unwrap_or(self.start);
-        let lines = [
+        let mut lines = vec![
             "BEGIN:VCALENDAR".to_owned(),
             "VERSION:2.0".to_owned(),
             "PRODID:-//callbridge//callbridge//EN".to_owned(),
+        ];
+        if invitation.is_some() {
+            lines.push("METHOD:REQUEST".to_owned());
+        }
+        lines.extend([
             "BEGIN:VEVENT".to_owned(),
             format!("UID:{}", text(&self.uid)),
             format!("DTSTAMP:{}", utc(self.stamp)),
@@ -41,6 +63,15 @@ impl CallbackEvent {
             format!("DTEND:{}", utc(end)),
             format!("SUMMARY:{}", text(&self.summary)),
             format!("DESCRIPTION:{}", text(&self.description)),
+        ]);
+        if let Some(invitation) = invitation {
+            lines.push("SEQUENCE:0".to_owned());
+            lines.push(format!("ORGANIZER:mailto:{}", invitation.organizer));
+            for attendee in &invitation.attendees {
+                lines.push(format!("ATTENDEE;ROLE=REQ-PARTICIPANT;RSVP=FALSE:mailto:{attendee}"));
+            }
+        }
+        lines.extend([
             "BEGIN:VALARM".to_owned(),
             "ACTION:DISPLAY".to_owned(),
             "TRIGGER:-PT5M".to_owned(),
@@ -48,7 +79,7 @@ impl CallbackEvent {
             "END:VALARM".to_owned(),
             "END:VEVENT".to_owned(),
             "END:VCALENDAR".to_owned(),
-        ];
+        ]);
         lines.iter().map(|line| fold(line)).collect()
     }
 }

@@ -7,7 +7,7 @@ mod ics;
 
 use jiff::Timestamp;
 
-pub use ics::{CallbackEvent, LENGTH};
+pub use ics::{CallbackEvent, Invitation, LENGTH};
 
 use super::{Message, idempotency_key};
 use crate::config::ConfigError;

@@ -11,12 +11,14 @@ use std::time::{Duration, SystemTime};
 
 use futures_util::future::BoxFuture;
 use lettre::address::Envelope;
+use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 
 pub use smtp::SmtpServer;
 
+use super::calendar::{EventTemplates, Invitation};
 use super::{Destination, Message, Rendered, SendReport, idempotency_key};
-use crate::config::{ConfigError, EmailSettings};
+use crate::config::{ConfigError, EmailSettings, default_event_description, default_event_summary};
 use crate::render::{Format, RenderError, Renderer, TemplateId};
 
 /// A rendered email, ready for the wire.
@@ -52,6 +54,8 @@ pub struct EmailDestination {
     reply_to: Option<TemplateId>,
     subject: TemplateId,
     body: Body,
+    /// Set when the email carries the call-back as a calendar invitation.
+    invite: Option<EventTemplates>,
 }
 
 /// The parts of the message: one, or both as multipart/alternative.
@@ -123,6 +127,10 @@ impl EmailDestination {
                 .transpose()?,
             subject: inline(renderer, "subject", &settings.subject)?,
             body,
+            invite: settings
+                .invite
+                .then(|| EventTemplates::new(key, &default_event_summary(), &default_event_description(), renderer))
+                .transpose()?,
         })
     }
 
@@ -161,17 +169,54 @@ impl EmailDestination {
             builder = builder.reply_to(Mailbox::new(None, address));
         }
         let render = |id: &TemplateId| renderer.render(id, context);
-        let built = match &self.body {
-            Body::Text(text) => builder.singlepart(SinglePart::plain(render(text)?)),
-            Body::Html(html) => builder.singlepart(SinglePart::html(render(html)?)),
-            Body::Alternative { text, html } => {
-                builder.multipart(MultiPart::alternative_plain_html(render(text)?, render(html)?))
+        let mut parts = match &self.body {
+            Body::Text(text) => vec![SinglePart::plain(render(text)?)],
+            Body::Html(html) => vec![SinglePart::html(render(html)?)],
+            Body::Alternative { text, html } => vec![SinglePart::plain(render(text)?), SinglePart::html(render(html)?)],
+        };
+        if let Some(invitation) = self.invitation(renderer, message)? {
+            parts.push(
+                SinglePart::builder()
+                    .header(
+                        ContentType::parse("text/calendar; method=REQUEST; charset=utf-8").map_err(|e| {
+                            RenderError::Render {
+                                name: message.destination.clone(),
+                                error: e.to_string(),
+                            }
+                        })?,
+                    )
+                    .body(invitation),
+            );
+        }
+        let mut parts = parts.into_iter();
+        let built = match (parts.next(), parts.len()) {
+            (Some(only), 0) => builder.singlepart(only),
+            (Some(first), _) => {
+                builder.multipart(parts.fold(MultiPart::alternative().singlepart(first), MultiPart::singlepart))
             }
+            (None, _) => builder.body(String::new()),
         };
         built.map_err(|e| RenderError::Render {
             name: message.destination.clone(),
             error: format!("cannot build the email: {e}"),
         })
+    }
+}
+
+impl EmailDestination {
+    /// The iMIP REQUEST for a call that asks for a call-back, when invites are on.
+    fn invitation(&self, renderer: &Renderer, message: &Message) -> Result<Option<String>, RenderError> {
+        let Some(templates) = &self.invite else {
+            return Ok(None);
+        };
+        if message.context.data()["callback"].is_null() {
+            return Ok(None);
+        }
+        let invitation = Invitation {
+            organizer: self.from.email.to_string(),
+            attendees: self.to.iter().map(|m| m.email.to_string()).collect(),
+        };
+        Ok(Some(templates.event(renderer, message)?.to_invitation(&invitation)))
     }
 }
 
