@@ -131,6 +131,7 @@ fn check(config: &Config) -> anyhow::Result<()> {
     config.require_source_tokens()?;
     let mut pipeline = Pipeline::build(config)?;
     let templates = pipeline.check_all_templates().map_err(|e| config.error(e))?;
+    crate::jobs::build(&config.settings).map_err(|e| config.error(e))?;
     warn_about_sample_renders(config, &pipeline)?;
     println!(
         "{}: ok ({} sources, {} destinations, {} routes, {} templates)",

@@ -9,6 +9,7 @@ pub mod config;
 pub mod destinations;
 pub mod dispatch;
 pub mod ingest;
+pub mod jobs;
 pub mod pipeline;
 pub mod render;
 pub mod routing;

@@ -19,12 +19,15 @@ pub struct Application {
     /// Dispatcher loops; dropped (and so stopped) with the application.
     _dispatch: JoinSet<()>,
     _lock: ServeLock,
+    /// Cron jobs, when any are configured; dropped with the application.
+    _jobs: Option<tokio_cron_scheduler::JobScheduler>,
 }
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         config.require_source_tokens()?;
         let pipeline = Arc::new(Pipeline::build(&config)?);
+        let jobs = crate::jobs::build(&config.settings).map_err(|e| config.error(e))?;
         let settings = &config.settings;
         let store = Store::open(&settings.storage.url, &config.base_dir)
             .await
@@ -46,6 +49,7 @@ impl Application {
             wakers.clone(),
         );
         let dispatch = dispatcher.spawn();
+        let jobs = crate::jobs::start(jobs, store.clone()).await?;
 
         let limits = BodyLimits {
             max_body: settings.server.max_body.as_u64(),
@@ -82,6 +86,7 @@ impl Application {
             port,
             server,
             _dispatch: dispatch,
+            _jobs: jobs,
             _lock: lock,
         })
     }

@@ -29,6 +29,31 @@ pub struct Settings {
     pub destinations: BTreeMap<String, DestinationSettings>,
     #[serde(default)]
     pub routes: Vec<RouteSettings>,
+    /// Cron jobs by name.
+    #[serde(default)]
+    pub jobs: BTreeMap<String, JobSettings>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct JobSettings {
+    /// Cron: `minute hour day month weekday`, or six fields with seconds first.
+    pub schedule: String,
+    /// The zone the schedule is read in; default `defaults.timezone`.
+    #[serde(default)]
+    pub timezone: Option<String>,
+    #[serde(flatten)]
+    pub kind: JobKind,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum JobKind {
+    /// Deletes calls (with deliveries and attempts) older than this, unless
+    /// work for them is still pending.
+    Purge {
+        #[serde(with = "humantime_serde")]
+        older_than: Duration,
+    },
 }
 
 #[derive(Debug, Clone, Deserialize)]

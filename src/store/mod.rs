@@ -4,6 +4,7 @@
 
 mod calls;
 mod deliveries;
+mod jobs;
 mod reminders;
 mod writer;
 
@@ -15,12 +16,14 @@ use rusqlite::{Connection, OpenFlags};
 
 pub use calls::{IngestOutcome, NewCall, PlannedDelivery};
 pub use deliveries::{AttemptRecord, AttemptRow, Claimed, DeliveryRow, NextStep};
+pub use jobs::Purged;
 pub use reminders::{CloseError, ReminderRow};
 
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_caller_phone_country.sql"),
     include_str!("migrations/0003_reminders.sql"),
+    include_str!("migrations/0004_job_runs.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]
