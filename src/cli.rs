@@ -131,7 +131,8 @@ fn check(config: &Config) -> anyhow::Result<()> {
     config.require_source_tokens()?;
     let mut pipeline = Pipeline::build(config)?;
     let templates = pipeline.check_all_templates().map_err(|e| config.error(e))?;
-    crate::jobs::build(&config.settings).map_err(|e| config.error(e))?;
+    crate::jobs::build(&config.settings, |name| pipeline.destinations.contains_key(name))
+        .map_err(|e| config.error(e))?;
     warn_about_sample_renders(config, &pipeline)?;
     println!(
         "{}: ok ({} sources, {} destinations, {} routes, {} templates)",
@@ -149,7 +150,28 @@ fn check(config: &Config) -> anyhow::Result<()> {
 /// since a template may rightly use a field only some senders send.
 fn warn_about_sample_renders(config: &Config, pipeline: &Pipeline) -> anyhow::Result<()> {
     let context = call_context(pipeline, SAMPLE_CALL.as_bytes(), "check", "check")?;
-    for name in pipeline.destinations.keys() {
+    // A digest's destinations render a digest, not a call.
+    let digests: Vec<&String> = config
+        .settings
+        .jobs
+        .values()
+        .filter_map(|job| match &job.kind {
+            crate::config::JobKind::Digest { to } => Some(to),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    let empty_digest = crate::jobs::digest_context("check", &[], &pipeline.zone, jiff::Timestamp::now());
+    for name in &digests {
+        if let Err(error) = pipeline.render(empty_digest.clone(), "check", name) {
+            eprintln!(
+                "warning: {}: destinations.{name}: fails for a digest (it is named by a digest job): {}",
+                config.file.display(),
+                config.secrets.redact(&error.to_string())
+            );
+        }
+    }
+    for name in pipeline.destinations.keys().filter(|name| !digests.contains(name)) {
         if let Err(error) = pipeline.render(context.clone(), "check", name) {
             eprintln!(
                 "warning: {}: destinations.{name}: fails for the sample call (only calls that have every field it uses will be delivered): {}",

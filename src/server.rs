@@ -27,7 +27,8 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         config.require_source_tokens()?;
         let pipeline = Arc::new(Pipeline::build(&config)?);
-        let jobs = crate::jobs::build(&config.settings).map_err(|e| config.error(e))?;
+        let jobs = crate::jobs::build(&config.settings, |name| pipeline.destinations.contains_key(name))
+            .map_err(|e| config.error(e))?;
         let settings = &config.settings;
         let store = Store::open(&settings.storage.url, &config.base_dir)
             .await
@@ -49,7 +50,7 @@ impl Application {
             wakers.clone(),
         );
         let dispatch = dispatcher.spawn();
-        let jobs = crate::jobs::start(jobs, store.clone()).await?;
+        let jobs = crate::jobs::start(jobs, store.clone(), Arc::clone(&pipeline)).await?;
 
         let limits = BodyLimits {
             max_body: settings.server.max_body.as_u64(),

@@ -54,6 +54,9 @@ pub enum JobKind {
         #[serde(with = "humantime_serde")]
         older_than: Duration,
     },
+    /// Sends the call-backs due today and those overdue to each `to`
+    /// destination, rendered with that destination's template.
+    Digest { to: Vec<String> },
 }
 
 #[derive(Debug, Clone, Deserialize)]
