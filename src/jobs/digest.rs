@@ -14,9 +14,12 @@ use crate::store::ReminderRow;
 /// Sends after a failure worth retrying, waiting twice as long each time.
 const TRIES: u32 = 3;
 const FIRST_WAIT: Duration = Duration::from_secs(2);
+/// Items listed per kind; the rest is counted (a Slack section holds 3000 characters).
+const LISTED: usize = 25;
 
-/// `{digest: {job, today, due_today: [..], overdue: [..]}}`: pending
-/// reminders, each `{id, due, caller, number, destination}`.
+/// `{digest: {job, today, due_today: [..], overdue: [..], due_today_more,
+/// overdue_more}}`: pending reminders, each `{id, due, caller, number,
+/// destination}`, at most 25 a list, with the count of those left out.
 pub fn context(job: &str, pending: &[ReminderRow], zone: &TimeZone, now: Timestamp) -> Value {
     let today = now.to_zoned_datetime(zone.clone()).date();
     let local = |ms: i64| {
@@ -43,12 +46,15 @@ pub fn context(job: &str, pending: &[ReminderRow], zone: &TimeZone, now: Timesta
         .filter(|r| r.due_at >= now.as_millisecond() && local(r.due_at).is_some_and(|z| z.date() == today))
         .map(item)
         .collect();
+    let more = |list: &[Value]| list.len().saturating_sub(LISTED);
     json!({
         "digest": {
             "job": job,
             "today": today.strftime("%a %-d %b").to_string(),
-            "due_today": due_today,
-            "overdue": overdue,
+            "due_today_more": more(&due_today),
+            "overdue_more": more(&overdue),
+            "due_today": due_today.into_iter().take(LISTED).collect::<Vec<_>>(),
+            "overdue": overdue.into_iter().take(LISTED).collect::<Vec<_>>(),
         }
     })
 }
@@ -82,5 +88,43 @@ pub async fn send(pipeline: &Pipeline, context: Value, run_id: &str, destination
                 return;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: i64, due_at: i64) -> ReminderRow {
+        ReminderRow {
+            id,
+            call_id: format!("c{id}"),
+            reminder: "callback".into(),
+            destination: "slack".into(),
+            state: "pending".into(),
+            due_at,
+            caller_name: Some(format!("Caller {id}")),
+            caller_phone_e164: None,
+        }
+    }
+
+    #[test]
+    fn splits_overdue_from_due_today_and_caps_the_lists() {
+        let zone = TimeZone::get("Europe/Amsterdam").unwrap();
+        // Wednesday 2024-12-04 10:00 in Amsterdam.
+        let now: Timestamp = "2024-12-04T09:00:00Z".parse().unwrap();
+        let hour = 3_600_000;
+        let mut pending: Vec<ReminderRow> = (0..30).map(|i| row(i, now.as_millisecond() - hour)).collect();
+        pending.push(row(100, now.as_millisecond() + hour));
+        pending.push(row(101, now.as_millisecond() + 24 * hour));
+        let digest = &context("digest", &pending, &zone, now)["digest"];
+        assert_eq!(digest["today"], "Wed 4 Dec");
+        assert_eq!(digest["overdue"].as_array().unwrap().len(), 25);
+        assert_eq!(digest["overdue_more"], 5);
+        assert_eq!(
+            digest["due_today"],
+            json!([{"id": 100, "due": "Wed 4 Dec 11:00", "caller": "Caller 100", "number": null, "destination": "slack"}])
+        );
+        assert_eq!(digest["due_today_more"], 0);
     }
 }
