@@ -205,7 +205,11 @@ async fn reminders(config: &Config, action: RemindersAction) -> anyhow::Result<(
     let (id, reason) = match action {
         RemindersAction::List { all } => {
             let zone = jiff::tz::TimeZone::get(&config.settings.defaults.timezone)?;
-            for row in store.reminders(all).await? {
+            let rows = store.reminders(all).await?;
+            if !rows.is_empty() {
+                println!("{:<6} {:<20} {:<9} CALLER / NUMBER / VIA", "ID", "DUE", "STATE");
+            }
+            for row in rows {
                 println!("{}", reminder_line(&row, &zone));
             }
             return Ok(());
@@ -219,6 +223,8 @@ async fn reminders(config: &Config, action: RemindersAction) -> anyhow::Result<(
 }
 
 /// `ID  due (local)  state  caller  number  via`, one reminder a line.
+/// Caller text is made terminal-safe: a name cannot move the cursor, colour
+/// the screen or start a line.
 fn reminder_line(row: &crate::store::ReminderRow, zone: &jiff::tz::TimeZone) -> String {
     let due = jiff::Timestamp::from_millisecond(row.due_at)
         .map(|t| {
@@ -227,12 +233,17 @@ fn reminder_line(row: &crate::store::ReminderRow, zone: &jiff::tz::TimeZone) -> 
                 .to_string()
         })
         .unwrap_or_default();
+    let caller = crate::render::escape_terminal(row.caller_name.as_deref().unwrap_or("(no name)"));
+    let reason = match (&row.reason, row.state.as_str()) {
+        (Some(reason), "cancelled" | "missed" | "dead") => format!("  ({})", crate::render::escape_terminal(reason)),
+        _ => String::new(),
+    };
     format!(
-        "{:<6} {}  {:<9} {}  {}  via {}",
+        "{:<6} {:<20} {:<9} {}  {}  via {}{reason}",
         row.id,
         due,
         row.state,
-        row.caller_name.as_deref().unwrap_or("(no name)"),
+        caller,
         row.caller_phone_e164.as_deref().unwrap_or("(no number)"),
         row.destination
     )

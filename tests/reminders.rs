@@ -214,8 +214,12 @@ async fn reminders_can_be_listed_and_closed_from_the_command_line() {
         .unwrap()
         .strftime("%a %Y-%m-%d")
         .to_string();
-    let line = format!("{reminder_id:<6} {tomorrow} 09:00  pending   Ann de Wit  +31612345678  via slack-reminder\n");
-    assert_eq!(cli(&["reminders", "list"]), (Some(0), line.clone(), String::new()));
+    let header = "ID     DUE                  STATE     CALLER / NUMBER / VIA\n";
+    let line = format!("{reminder_id:<6} {tomorrow} 09:00 pending   Ann de Wit  +31612345678  via slack-reminder\n");
+    assert_eq!(
+        cli(&["reminders", "list"]),
+        (Some(0), format!("{header}{line}"), String::new())
+    );
 
     let id = reminder_id.to_string();
     assert_eq!(
@@ -229,7 +233,11 @@ async fn reminders_can_be_listed_and_closed_from_the_command_line() {
     assert_eq!(cli(&["reminders", "list"]), (Some(0), String::new(), String::new()));
     assert_eq!(
         cli(&["reminders", "list", "--all"]).1,
-        line.replace("pending  ", "cancelled")
+        format!(
+            "{header}{}",
+            line.replace("pending  ", "cancelled")
+                .replace('\n', "  (cancelled by an operator)\n")
+        )
     );
     assert_eq!(
         cli(&["reminders", "done", &id]),

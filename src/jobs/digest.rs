@@ -105,6 +105,7 @@ mod tests {
             due_at,
             caller_name: Some(format!("Caller {id}")),
             caller_phone_e164: None,
+            reason: None,
         }
     }
 

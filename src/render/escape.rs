@@ -10,8 +10,33 @@ pub fn json(text: &str) -> String {
 
 /// Slack's own escaping (`&`, `<`, `>` only), so caller text cannot form
 /// a mention, a link or a channel ping.
+/// Control characters (but line breaks and tabs) and the bidi overrides
+/// that can make text read backwards are dropped.
 pub fn slack(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\n' | '\t' => out.push(c),
+            c if c.is_control() || is_bidi_control(c) => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Terminal-safe text: every control character (escape sequences, CR, LF)
+/// and bidi override becomes a space.
+pub fn terminal(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() || is_bidi_control(c) { ' ' } else { c })
+        .collect()
+}
+
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// Slack text inside a JSON body.
@@ -61,6 +86,12 @@ mod tests {
             slack_json("<!channel> & <@U1> \"x\""),
             r#"&lt;!channel&gt; &amp; &lt;@U1&gt; \"x\""#
         );
+    }
+
+    #[test]
+    fn slack_and_terminal_text_lose_control_characters() {
+        assert_eq!(slack("a\u{1b}[31mb\u{7}\u{0}\u{202E}c\nd\te"), "a[31mbc\nd\te");
+        assert_eq!(terminal("Eve\u{1b}[31m\r\nX\u{202E}"), "Eve [31m  X ");
     }
 
     #[test]

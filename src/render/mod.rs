@@ -14,7 +14,9 @@ use handlebars::Handlebars;
 use jiff::tz::TimeZone;
 use serde_json::Value;
 
-pub use escape::{html as escape_html, slack as escape_slack, url_component as escape_url_component};
+pub use escape::{
+    html as escape_html, slack as escape_slack, terminal as escape_terminal, url_component as escape_url_component,
+};
 pub use helpers::truncate_chars;
 
 use crate::call::Region;

@@ -16,6 +16,8 @@ pub struct ReminderRow {
     pub due_at: i64,
     pub caller_name: Option<String>,
     pub caller_phone_e164: Option<String>,
+    /// Why it was closed or missed.
+    pub reason: Option<String>,
 }
 
 /// Why a reminder could not be closed.
@@ -35,7 +37,7 @@ impl Store {
         self.read(move |db| {
             db.prepare_cached(
                 "SELECT d.id, d.call_id, d.reminder, d.destination, d.state, d.due_at,
-                        c.caller_name, c.caller_phone_e164
+                        c.caller_name, c.caller_phone_e164, d.last_error
                  FROM deliveries d JOIN calls c ON c.id = d.call_id
                  WHERE d.kind = 'reminder' AND (?1 OR d.state = 'pending')
                  ORDER BY d.due_at, d.id",
@@ -50,6 +52,7 @@ impl Store {
                     due_at: row.get(5)?,
                     caller_name: row.get(6)?,
                     caller_phone_e164: row.get(7)?,
+                    reason: row.get(8)?,
                 })
             })?
             .collect()
