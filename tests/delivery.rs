@@ -10,25 +10,6 @@ use support::*;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-/// Answers with each status in turn (once each), then 200.
-async fn sink_answering(statuses: &[ResponseTemplate]) -> MockServer {
-    let sink = MockServer::start().await;
-    for (i, template) in statuses.iter().enumerate() {
-        Mock::given(method("POST"))
-            .respond_with(template.clone())
-            .up_to_n_times(1)
-            .with_priority(i as u8 + 1)
-            .mount(&sink)
-            .await;
-    }
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
-        .with_priority(100)
-        .mount(&sink)
-        .await;
-    sink
-}
-
 #[tokio::test]
 async fn server_errors_are_retried_until_delivered() {
     let sink = sink_answering(&[ResponseTemplate::new(500), ResponseTemplate::new(500)]).await;

@@ -30,23 +30,11 @@ routes:
 const EVENTS: &str = "/calendar/v3/calendars/office%40example.com/events";
 
 async fn api_answering(statuses: &[ResponseTemplate]) -> MockServer {
-    let api = MockServer::start().await;
-    for (i, template) in statuses.iter().enumerate() {
-        Mock::given(method("POST"))
-            .respond_with(template.clone())
-            .up_to_n_times(1)
-            .with_priority(i as u8 + 1)
-            .mount(&api)
-            .await;
-    }
-    Mock::given(method("POST"))
+    let created = Mock::given(method("POST"))
         .and(path(EVENTS))
         .and(header("authorization", "Bearer ya29-test-token-0123"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "x", "status": "confirmed"})))
-        .with_priority(100)
-        .mount(&api)
-        .await;
-    api
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "x", "status": "confirmed"})));
+    sink_answering_then(statuses, created).await
 }
 
 #[tokio::test]

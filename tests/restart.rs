@@ -39,6 +39,30 @@ async fn wait_healthy(client: &reqwest::Client, base: &str) {
     assert!(up.is_some(), "daemon did not come up at {base}");
 }
 
+/// Starts the daemon again, waits (bounded) until a delivery of `call_id`
+/// is recorded delivered, then kills it; says whether one was.
+async fn restart_until_delivered(
+    config: &std::path::Path,
+    client: &reqwest::Client,
+    base: &str,
+    dir: &std::path::Path,
+    call_id: &str,
+) -> bool {
+    let mut daemon = start(config);
+    wait_healthy(client, base).await;
+    let store = callbridge::store::Store::open("sqlite://callbridge.db", dir)
+        .await
+        .unwrap();
+    let delivered = poll(Duration::from_secs(20), || async {
+        let deliveries = store.deliveries_of_call(call_id).await.unwrap();
+        deliveries.into_iter().find(|d| d.state == "delivered")
+    })
+    .await;
+    kill(Pid::from_raw(daemon.id() as i32), Signal::SIGKILL).unwrap();
+    daemon.wait().unwrap();
+    delivered.is_some()
+}
+
 #[tokio::test]
 async fn an_acknowledged_call_is_delivered_after_a_kill_and_restart() {
     let dir = tempfile::tempdir().unwrap();
@@ -77,20 +101,8 @@ async fn an_acknowledged_call_is_delivered_after_a_kill_and_restart() {
         .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
         .mount(&sink)
         .await;
-    let mut daemon = start(&config);
-    wait_healthy(&client, &base).await;
-
-    let store = callbridge::store::Store::open("sqlite://callbridge.db", dir.path())
-        .await
-        .unwrap();
-    let delivered = poll(Duration::from_secs(20), || async {
-        let deliveries = store.deliveries_of_call(&id).await.unwrap();
-        deliveries.into_iter().find(|d| d.state == "delivered")
-    })
-    .await;
-    kill(Pid::from_raw(daemon.id() as i32), Signal::SIGKILL).unwrap();
-    daemon.wait().unwrap();
-    assert!(delivered.is_some(), "the call was not delivered after the restart");
+    let delivered = restart_until_delivered(&config, &client, &base, dir.path(), &id).await;
+    assert!(delivered, "the call was not delivered after the restart");
     let requests = sink.received_requests().await.unwrap();
     assert_eq!(requests.len(), 1);
     let body: serde_json::Value = serde_json::from_slice(&requests[0].body).unwrap();
@@ -167,19 +179,8 @@ async fn a_pending_reminder_fires_once_after_a_kill_and_restart() {
         "sent before it was due"
     );
 
-    let mut daemon = start(&config);
-    wait_healthy(&client, &base).await;
-    let store = callbridge::store::Store::open("sqlite://callbridge.db", dir.path())
-        .await
-        .unwrap();
-    let delivered = poll(Duration::from_secs(20), || async {
-        let deliveries = store.deliveries_of_call(&id).await.unwrap();
-        deliveries.into_iter().find(|d| d.state == "delivered")
-    })
-    .await;
-    kill(Pid::from_raw(daemon.id() as i32), Signal::SIGKILL).unwrap();
-    daemon.wait().unwrap();
-    assert!(delivered.is_some(), "the reminder was not sent after the restart");
+    let delivered = restart_until_delivered(&config, &client, &base, dir.path(), &id).await;
+    assert!(delivered, "the reminder was not sent after the restart");
     let requests = sink.received_requests().await.unwrap();
     assert_eq!(requests.len(), 1, "the reminder fires exactly once");
     let sent: serde_json::Value = serde_json::from_slice(&requests[0].body).unwrap();

@@ -221,3 +221,29 @@ pub fn assert_valid(schema_file: &str, instance: &Value) {
         .collect();
     assert!(errors.is_empty(), "{schema_file}: {errors:#?}\n{instance:#}");
 }
+
+/// A stand-in that answers POSTs with each of `statuses` in turn (once
+/// each), then with `then` for good.
+pub async fn sink_answering_then(
+    statuses: &[wiremock::ResponseTemplate],
+    then: wiremock::Mock,
+) -> wiremock::MockServer {
+    let sink = wiremock::MockServer::start().await;
+    for (i, template) in statuses.iter().enumerate() {
+        wiremock::Mock::given(wiremock::matchers::method("POST"))
+            .respond_with(template.clone())
+            .up_to_n_times(1)
+            .with_priority(i as u8 + 1)
+            .mount(&sink)
+            .await;
+    }
+    then.with_priority(100).mount(&sink).await;
+    sink
+}
+
+/// Each of `statuses` in turn, then `200 ok`.
+pub async fn sink_answering(statuses: &[wiremock::ResponseTemplate]) -> wiremock::MockServer {
+    let ok = wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_string("ok"));
+    sink_answering_then(statuses, ok).await
+}
