@@ -316,3 +316,47 @@ async fn a_call_back_travels_as_a_calendar_invitation() {
     let plain = &smtp.received(2).await[1];
     assert!(!String::from_utf8_lossy(&plain.data).contains("text/calendar"));
 }
+
+#[tokio::test]
+async fn starttls_with_a_trusted_ca_and_a_login() {
+    let (smtp, tls) = SmtpSink::with_starttls();
+    let yaml = email_config(smtp.port, "", "office-email").replace(
+        "    security: none\n",
+        &format!(
+            "    security: starttls\n    username: calls\n    password: {}\n    ca_file: {}\n",
+            support::smtp::PASSWORD,
+            tls.ca_file.display()
+        ),
+    );
+    let app = TestApp::spawn(&yaml).await;
+    let id = app.accept("02-dutch-callback.json").await;
+    let delivery = app.wait_for_state(&id, "office-email", "delivered").await;
+    assert_eq!(smtp.logins(), ["calls"]);
+    assert_eq!(
+        smtp.received(1).await[0].parsed().subject(),
+        Some("Missed call from Sanne de Vries")
+    );
+    let recorded = app.attempts(delivery.id).await[0].request.clone().unwrap();
+    assert!(!recorded.contains(support::smtp::PASSWORD));
+}
+
+#[tokio::test]
+async fn starttls_refuses_a_server_it_does_not_trust() {
+    let (smtp, _tls) = SmtpSink::with_starttls();
+    let yaml = email_config(smtp.port, "", "office-email").replace(
+        "    security: none\n",
+        "    security: starttls\n    username: calls\n    password: smtp-secret-password\n",
+    );
+    let app = TestApp::spawn(&yaml).await;
+    let id = app.accept("02-dutch-callback.json").await;
+    let attempt = poll(std::time::Duration::from_secs(20), || async {
+        let delivery = app.deliveries(&id).await.into_iter().next()?;
+        app.attempts(delivery.id).await.into_iter().next()
+    })
+    .await
+    .expect("an attempt");
+    assert_eq!(attempt.outcome, "retry");
+    let error = attempt.error.unwrap();
+    assert!(error.contains("tls error") || error.contains("certificate"), "{error}");
+    assert!(smtp.logins().is_empty(), "no password was sent to an untrusted server");
+}

@@ -314,6 +314,10 @@ pub struct SmtpSettings {
     /// Connecting, and each whole send.
     #[serde(default = "default_smtp_timeout", with = "humantime_serde")]
     pub timeout: Duration,
+    /// A PEM CA certificate to trust besides the system's (an internal
+    /// relay with its own CA); usually given as `ca_file: PATH`.
+    #[serde(default)]
+    pub ca: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]

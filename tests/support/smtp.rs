@@ -6,8 +6,8 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use mailin_embedded::response::OK;
-use mailin_embedded::{Handler, Response, Server, SslConfig};
+use mailin_embedded::response::{AUTH_OK, INVALID_CREDENTIALS, OK};
+use mailin_embedded::{AuthMechanism, Handler, Response, Server, SslConfig};
 
 /// One message as the server accepted it.
 #[derive(Debug, Clone)]
@@ -39,6 +39,17 @@ struct Shared {
     /// The answer to every RCPT TO, when recipients are refused.
     rcpt_refusal: Option<(u16, &'static str)>,
     received: Vec<Received>,
+    /// Users that logged in (AUTH PLAIN, offered only after STARTTLS).
+    logins: Vec<String>,
+}
+
+/// The one password a TLS server takes.
+pub const PASSWORD: &str = "smtp-secret-password";
+
+/// A STARTTLS server's certificate, for the client to trust.
+pub struct Tls {
+    pub ca_file: std::path::PathBuf,
+    _dir: tempfile::TempDir,
 }
 
 #[derive(Clone)]
@@ -76,6 +87,14 @@ impl Handler for Recorder {
         }
     }
 
+    fn auth_plain(&mut self, _authorization_id: &str, user: &str, password: &str) -> Response {
+        if password != PASSWORD {
+            return INVALID_CREDENTIALS;
+        }
+        self.shared.lock().unwrap().logins.push(user.to_owned());
+        AUTH_OK
+    }
+
     fn rcpt(&mut self, _to: &str) -> Response {
         match self.shared.lock().unwrap().rcpt_refusal {
             Some((code, text)) => Response::custom(code, text.to_owned()),
@@ -108,7 +127,38 @@ impl SmtpSink {
         })
     }
 
+    /// A server that offers STARTTLS with a fresh self-signed certificate
+    /// for 127.0.0.1, and AUTH PLAIN after it.
+    pub fn with_starttls() -> (Self, Tls) {
+        let dir = tempfile::tempdir().unwrap();
+        let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+        let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+        std::fs::write(&cert, certified.cert.pem()).unwrap();
+        std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
+        let ssl = SslConfig::SelfSigned {
+            cert_path: cert.display().to_string(),
+            key_path: key.display().to_string(),
+        };
+        let sink = Self::serve(Shared::default(), ssl, true);
+        (
+            sink,
+            Tls {
+                ca_file: cert,
+                _dir: dir,
+            },
+        )
+    }
+
+    pub fn logins(&self) -> Vec<String> {
+        self.shared.lock().unwrap().logins.clone()
+    }
+
     fn with(shared: Shared) -> Self {
+        Self::serve(shared, SslConfig::None, false)
+    }
+
+    /// With `auth`, mailin requires a login before MAIL.
+    fn serve(shared: Shared, ssl: SslConfig, auth: bool) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let shared = Arc::new(Mutex::new(shared));
@@ -122,9 +172,12 @@ impl SmtpSink {
             let mut server = Server::new(handler);
             server
                 .with_name("smtp.test")
-                .with_ssl(SslConfig::None)
+                .with_ssl(ssl)
                 .unwrap()
                 .with_tcp_listener(listener);
+            if auth {
+                server.with_auth(AuthMechanism::Plain);
+            }
             let _ = server.serve();
         });
         Self { port, shared }

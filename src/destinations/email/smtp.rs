@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 use crate::config::{ConfigError, SmtpSecurity, SmtpSettings};
@@ -24,8 +24,21 @@ impl SmtpServer {
         if host.is_empty() {
             return Err(ConfigError::key(format!("{key}.host"), "is empty"));
         }
+        let extra_root = settings
+            .ca
+            .as_deref()
+            .map(|pem| {
+                Certificate::from_pem(pem.as_bytes())
+                    .map_err(|e| ConfigError::key(format!("{key}.ca"), format!("is not a PEM certificate: {e}")))
+            })
+            .transpose()?;
         let tls_parameters = || {
-            TlsParameters::new(host.to_owned())
+            let mut builder = TlsParameters::builder(host.to_owned());
+            if let Some(root) = &extra_root {
+                builder = builder.add_root_certificate(root.clone());
+            }
+            builder
+                .build()
                 .map_err(|e| ConfigError::key(format!("{key}.security"), format!("cannot set up TLS: {e}")))
         };
         let tls = match settings.security {
