@@ -201,6 +201,12 @@ impl Pipeline {
     /// The call as templates and matchers see it, with `callbridge.*`
     /// telling which call, from where, and when it was received.
     pub fn context(&self, call: &CallSummary, meta: &CallMeta<'_>) -> Value {
+        self.context_with(call, meta, self.resolve_callback(call, meta).as_ref())
+    }
+
+    /// The same, with the call-back already resolved (ingest needs it for
+    /// planning too, and resolving is not free).
+    pub fn context_with(&self, call: &CallSummary, meta: &CallMeta<'_>, callback: Option<&when::Resolution>) -> Value {
         let mut context = call.to_context();
         if let Value::Object(map) = &mut context {
             map.insert(
@@ -211,9 +217,7 @@ impl Pipeline {
                     "received_at": meta.received_at_ms / 1000,
                 }),
             );
-            let callback = self
-                .callback(call, meta)
-                .map_or(Value::Null, |r| self.callback_json(&r));
+            let callback = callback.map_or(Value::Null, |r| self.callback_json(r));
             map.insert("callback".into(), callback);
             map.insert("reminder".into(), Value::Null);
         }
@@ -223,9 +227,14 @@ impl Pipeline {
     /// The deliveries a call plans once routed: each sending destination
     /// now, and for each reminder its `notify` destinations at the
     /// callback time — only when the call asks for a call-back.
-    pub fn plan(&self, routed: &[String], call: &CallSummary, meta: &CallMeta<'_>) -> Vec<PlannedDelivery> {
+    pub fn plan(
+        &self,
+        routed: &[String],
+        callback: Option<&when::Resolution>,
+        meta: &CallMeta<'_>,
+    ) -> Vec<PlannedDelivery> {
         let mut planned: Vec<PlannedDelivery> = Vec::new();
-        let callback_due = self.callback(call, meta).map(|r| r.due.as_millisecond());
+        let callback_due = callback.map(|r| r.due.as_millisecond());
         for name in routed {
             match (self.reminders.get(name), callback_due) {
                 (None, _) => planned.push(PlannedDelivery {
@@ -253,7 +262,7 @@ impl Pipeline {
 
     /// When to call back, for a call that asks for it. Pure: the same call
     /// gives the same answer at ingest and at every send.
-    fn callback(&self, call: &CallSummary, meta: &CallMeta<'_>) -> Option<when::Resolution> {
+    pub fn resolve_callback(&self, call: &CallSummary, meta: &CallMeta<'_>) -> Option<when::Resolution> {
         if call.call_back_needed != Some(true) {
             return None;
         }

@@ -87,8 +87,10 @@ async fn receive(
         source: &source,
         received_at_ms: received_at,
     };
-    let decision = state.pipeline.router.route(&state.pipeline.context(&call, &meta));
-    let deliveries = state.pipeline.plan(&decision.destinations, &call, &meta);
+    let callback = state.pipeline.resolve_callback(&call, &meta);
+    let context = state.pipeline.context_with(&call, &meta, callback.as_ref());
+    let decision = state.pipeline.router.route(&context);
+    let deliveries = state.pipeline.plan(&decision.destinations, callback.as_ref(), &meta);
     let new_call = NewCall {
         id,
         source: source.clone(),
