@@ -10,19 +10,26 @@ use support::*;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-#[tokio::test]
-async fn the_purge_removes_old_finished_calls_and_keeps_pending_ones() {
+/// A stand-in that answers POSTs to `fast` at once and to `hanging` not
+/// within the send timeout, so work sent there stays pending.
+async fn sink_with(fast: &str, hanging: &str) -> MockServer {
     let sink = MockServer::start().await;
     Mock::given(method("POST"))
-        .and(path("/fast"))
+        .and(path(fast))
         .respond_with(ResponseTemplate::new(200))
         .mount(&sink)
         .await;
     Mock::given(method("POST"))
-        .and(path("/slow"))
+        .and(path(hanging))
         .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(60)))
         .mount(&sink)
         .await;
+    sink
+}
+
+#[tokio::test]
+async fn the_purge_removes_old_finished_calls_and_keeps_pending_ones() {
+    let sink = sink_with("/fast", "/slow").await;
     let app = TestApp::spawn(&config_yaml(&format!(
         r#"
 destinations:
@@ -85,18 +92,8 @@ async fn a_job_run_is_claimed_once() {
 
 #[tokio::test]
 async fn the_digest_lists_overdue_call_backs() {
-    let sink = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/digest"))
-        .respond_with(ResponseTemplate::new(200))
-        .mount(&sink)
-        .await;
     // The reminder's own destination never answers: it stays pending.
-    Mock::given(method("POST"))
-        .and(path("/reminders"))
-        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(60)))
-        .mount(&sink)
-        .await;
+    let sink = sink_with("/digest", "/reminders").await;
     let app = TestApp::spawn(&config_yaml(&format!(
         r#"
 destinations:
