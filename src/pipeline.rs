@@ -201,12 +201,16 @@ impl Pipeline {
     /// The call as templates and matchers see it, with `callbridge.*`
     /// telling which call, from where, and when it was received.
     pub fn context(&self, call: &CallSummary, meta: &CallMeta<'_>) -> Value {
-        self.context_with(call, meta, self.resolve_callback(call, meta).as_ref())
+        let callback = self
+            .resolve_callback(call, meta)
+            .map_or(Value::Null, |r| self.callback_json(&r));
+        self.context_with(call, meta, callback)
     }
 
-    /// The same, with the call-back already resolved (ingest needs it for
-    /// planning too, and resolving is not free).
-    pub fn context_with(&self, call: &CallSummary, meta: &CallMeta<'_>, callback: Option<&when::Resolution>) -> Value {
+    /// The same, with the template's `callback` object already made (ingest
+    /// resolves it once for routing, planning and storing; a send reuses
+    /// the stored one).
+    pub fn context_with(&self, call: &CallSummary, meta: &CallMeta<'_>, callback: Value) -> Value {
         let mut context = call.to_context();
         if let Value::Object(map) = &mut context {
             map.insert(
@@ -217,7 +221,6 @@ impl Pipeline {
                     "received_at": meta.received_at_ms / 1000,
                 }),
             );
-            let callback = callback.map_or(Value::Null, |r| self.callback_json(r));
             map.insert("callback".into(), callback);
             map.insert("reminder".into(), Value::Null);
         }
@@ -276,7 +279,7 @@ impl Pipeline {
     }
 
     /// `{due, local, understood, reason, original}` for templates.
-    fn callback_json(&self, resolution: &when::Resolution) -> Value {
+    pub fn callback_json(&self, resolution: &when::Resolution) -> Value {
         let local = resolution.due.to_zoned_datetime(self.zone.clone());
         json!({
             "due": resolution.due_rfc3339(&self.zone),

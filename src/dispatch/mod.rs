@@ -252,7 +252,11 @@ impl Dispatcher {
             source: &delivery.source,
             received_at_ms: delivery.received_at,
         };
-        let mut context = self.pipeline.context(&call, &meta);
+        let mut context = match delivery.callback.as_deref().map(serde_json::from_str) {
+            Some(Ok(callback)) => self.pipeline.context_with(&call, &meta, callback),
+            // Stored before call-backs were kept with the call.
+            _ => self.pipeline.context(&call, &meta),
+        };
         if let Some(name) = &delivery.reminder {
             context["reminder"] = json!({"name": name, "late": late});
         }

@@ -88,7 +88,10 @@ async fn receive(
         received_at_ms: received_at,
     };
     let callback = state.pipeline.resolve_callback(&call, &meta);
-    let context = state.pipeline.context_with(&call, &meta, callback.as_ref());
+    let callback_json = callback.as_ref().map(|r| state.pipeline.callback_json(r));
+    let context = state
+        .pipeline
+        .context_with(&call, &meta, callback_json.clone().unwrap_or_default());
     let decision = state.pipeline.router.route(&context);
     let deliveries = state.pipeline.plan(&decision.destinations, callback.as_ref(), &meta);
     let new_call = NewCall {
@@ -101,6 +104,7 @@ async fn receive(
         caller_name: call.caller_name.clone(),
         caller_phone_e164: call.caller_phone_e164.clone(),
         caller_phone_country: call.caller_phone_country.clone(),
+        callback: callback_json.map(|v| v.to_string()),
         routes: decision.routes,
         deliveries,
     };

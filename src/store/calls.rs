@@ -16,6 +16,8 @@ pub struct NewCall {
     pub caller_name: Option<String>,
     pub caller_phone_e164: Option<String>,
     pub caller_phone_country: Option<String>,
+    /// The resolved call-back as the templates see it (JSON), if asked for.
+    pub callback: Option<String>,
     pub routes: Vec<String>,
     pub deliveries: Vec<PlannedDelivery>,
 }
@@ -45,8 +47,8 @@ fn insert(db: &Connection, call: &NewCall) -> rusqlite::Result<IngestOutcome> {
     let inserted: Option<String> = db
         .prepare_cached(
             "INSERT INTO calls (id, source, dedupe_key, received_at, payload, caller_name,
-                                caller_phone_e164, caller_phone_country, routes, unrouted)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                caller_phone_e164, caller_phone_country, callback, routes, unrouted)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (source, dedupe_key) DO NOTHING
              RETURNING id",
         )?
@@ -60,6 +62,7 @@ fn insert(db: &Connection, call: &NewCall) -> rusqlite::Result<IngestOutcome> {
                 call.caller_name,
                 call.caller_phone_e164,
                 call.caller_phone_country,
+                call.callback,
                 serde_json::to_string(&call.routes).unwrap_or_default(),
                 call.routes.is_empty(),
             ],

@@ -23,6 +23,9 @@ pub struct Claimed {
     /// The caller's number as normalised at ingest.
     pub caller_phone_e164: Option<String>,
     pub caller_phone_country: Option<String>,
+    /// The call-back resolved at ingest (JSON); None if none was asked for
+    /// or the call predates storing it.
+    pub callback: Option<String>,
 }
 
 /// One try at sending, as it is recorded (secrets already redacted).
@@ -168,7 +171,8 @@ fn claim(db: &Connection, destination: &str, now: i64, lease_ms: i64, limit: i64
         })?
         .collect::<rusqlite::Result<_>>()?;
     let mut call = db.prepare_cached(
-        "SELECT source, received_at, payload, caller_phone_e164, caller_phone_country FROM calls WHERE id = ?",
+        "SELECT source, received_at, payload, caller_phone_e164, caller_phone_country, callback
+         FROM calls WHERE id = ?",
     )?;
     leased
         .into_iter()
@@ -185,6 +189,7 @@ fn claim(db: &Connection, destination: &str, now: i64, lease_ms: i64, limit: i64
                     payload: row.get(2)?,
                     caller_phone_e164: row.get(3)?,
                     caller_phone_country: row.get(4)?,
+                    callback: row.get(5)?,
                     call_id: call_id.clone(),
                 })
             })

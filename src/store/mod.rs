@@ -24,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_caller_phone_country.sql"),
     include_str!("migrations/0003_reminders.sql"),
     include_str!("migrations/0004_job_runs.sql"),
+    include_str!("migrations/0005_call_callback.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]
