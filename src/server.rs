@@ -79,6 +79,7 @@ impl Application {
                 .configure(crate::admin::configure)
                 .default_service(web::to(ingest::not_found))
         })
+        .workers(settings.server.workers.get())
         .listen(listener)?
         .shutdown_timeout(settings.server.shutdown_timeout.as_secs())
         .run();

@@ -244,4 +244,19 @@ routes:
         let err = load("delivery: { max_attempts: many }", &[]).unwrap_err();
         assert!(err.to_string().contains("delivery.max_attempts"), "{err}");
     }
+
+    #[test]
+    fn zero_http_workers_is_refused_with_the_key() {
+        let err = load("server: { workers: 0 }", &[]).unwrap_err();
+        assert!(err.to_string().contains("server.workers"), "{err}");
+        assert_eq!(
+            load("server: { workers: 2 }", &[])
+                .unwrap()
+                .settings
+                .server
+                .workers
+                .get(),
+            2
+        );
+    }
 }

@@ -69,6 +69,9 @@ pub struct ServerSettings {
     pub max_decompressed_body: bytesize::ByteSize,
     #[serde(with = "humantime_serde")]
     pub shutdown_timeout: Duration,
+    /// HTTP worker threads. One keeps up with the store's single writer
+    /// and leaves the other cores to delivery (see the README's benchmark).
+    pub workers: std::num::NonZeroUsize,
 }
 
 impl Default for ServerSettings {
@@ -78,6 +81,7 @@ impl Default for ServerSettings {
             max_body: bytesize::ByteSize::mib(1),
             max_decompressed_body: bytesize::ByteSize::mib(4),
             shutdown_timeout: Duration::from_secs(10),
+            workers: std::num::NonZeroUsize::MIN,
         }
     }
 }
