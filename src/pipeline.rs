@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 use crate::call::{CallSummary, Region, phone};
 use crate::config::{Config, ConfigError, DestinationKind, LoadError};
 use crate::destinations::{
-    CaldavDestination, Destination, EmailDestination, GoogleCalendarDestination, HttpDestination, HttpSender, Message,
-    Rendered, SlackDestination, SmtpServer, http::HttpSettings,
+    CaldavDestination, Destination, EmailDestination, GoogleCalendarDestination, HttpDestination, HttpSender,
+    HubspotDestination, Message, PipedriveDestination, Rendered, SlackDestination, SmtpServer, http::HttpSettings,
 };
 use crate::render::{Context, Format, RenderError, Renderer};
 use crate::routing::Router;
@@ -125,6 +125,15 @@ impl Pipeline {
                     &key,
                     google,
                     zone.clone(),
+                    &mut renderer,
+                    sender.clone(),
+                )?),
+                DestinationKind::Hubspot(hubspot) => {
+                    Arc::new(HubspotDestination::new(&key, hubspot, &mut renderer, sender.clone())?)
+                }
+                DestinationKind::Pipedrive(pipedrive) => Arc::new(PipedriveDestination::new(
+                    &key,
+                    pipedrive,
                     &mut renderer,
                     sender.clone(),
                 )?),

@@ -204,6 +204,75 @@ pub enum DestinationKind {
     Reminder(ReminderSettings),
     Caldav(CaldavSettings),
     GoogleCalendar(GoogleCalendarSettings),
+    Hubspot(HubspotSettings),
+    Pipedrive(PipedriveSettings),
+}
+
+/// HubSpot: a contact per caller, the call logged, the call-back a task.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HubspotSettings {
+    /// A private-app access token (use `token_file` or `${VAR}`).
+    pub token: String,
+    /// The API's origin; only tests point it elsewhere.
+    #[serde(default = "default_hubspot_api")]
+    pub api_base: String,
+    #[serde(default = "default_hubspot_contact")]
+    pub contact_template: String,
+    #[serde(default = "default_hubspot_call")]
+    pub call_template: String,
+    #[serde(default = "default_hubspot_task")]
+    pub task_template: String,
+}
+
+fn default_hubspot_api() -> String {
+    "https://api.hubapi.com".into()
+}
+fn default_hubspot_contact() -> String {
+    "crm/hubspot/contact.json.hbs".into()
+}
+fn default_hubspot_call() -> String {
+    "crm/hubspot/call.json.hbs".into()
+}
+fn default_hubspot_task() -> String {
+    "crm/hubspot/task.json.hbs".into()
+}
+
+/// Pipedrive: a person per caller, a lead for a new one, a note, the
+/// call-back an activity.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipedriveSettings {
+    /// An API token (use `token_file` or `${VAR}`).
+    pub token: String,
+    /// The `acme` of acme.pipedrive.com.
+    #[serde(default)]
+    pub company_domain: Option<String>,
+    /// Overrides the origin derived from `company_domain`.
+    #[serde(default)]
+    pub api_base: Option<String>,
+    #[serde(default = "default_pipedrive_person")]
+    pub person_template: String,
+    /// An empty value creates no lead.
+    #[serde(default = "default_pipedrive_lead")]
+    pub lead_template: Option<String>,
+    #[serde(default = "default_pipedrive_note")]
+    pub note_template: String,
+    #[serde(default = "default_pipedrive_activity")]
+    pub activity_template: String,
+}
+
+fn default_pipedrive_person() -> String {
+    "crm/pipedrive/person.json.hbs".into()
+}
+fn default_pipedrive_lead() -> Option<String> {
+    Some("crm/pipedrive/lead.json.hbs".into())
+}
+fn default_pipedrive_note() -> String {
+    "crm/pipedrive/note.json.hbs".into()
+}
+fn default_pipedrive_activity() -> String {
+    "crm/pipedrive/activity.json.hbs".into()
 }
 
 /// A calendar event for the call-back, inserted with the Google Calendar API.

@@ -74,30 +74,75 @@ impl HttpSender {
     }
 
     pub async fn send(&self, request: &HttpRequest) -> SendReport {
+        match self.exchange(request).await {
+            Ok(answer) => {
+                let excerpt = crate::render::truncate_chars(&answer.body, RESPONSE_EXCERPT);
+                classify(answer.status, &request.expected_status, answer.retry_after, excerpt)
+            }
+            Err(failed) => failed,
+        }
+    }
+
+    /// Sends a request and reads the whole answer, for destinations that
+    /// need more of it than the outcome (a CRM's new record id). A request
+    /// that got no answer is a report worth a retry.
+    pub async fn exchange(&self, request: &HttpRequest) -> Result<Answer, SendReport> {
         let mut builder = self.client.request(request.method.clone(), &request.url);
         for (name, value) in &request.headers {
             builder = builder.header(name, value);
         }
-        let response = match builder.body(request.body.clone()).send().await {
-            Ok(response) => response,
-            Err(error) => {
-                return SendReport {
-                    outcome: Outcome::Retry { after: None },
-                    status: None,
-                    error: Some(describe_error(error)),
-                    response: None,
-                };
-            }
-        };
-        let status = response.status();
-        let retry_after = response
-            .headers()
+        let response = builder
+            .body(request.body.clone())
+            .send()
+            .await
+            .map_err(|error| SendReport {
+                outcome: Outcome::Retry { after: None },
+                status: None,
+                error: Some(describe_error(error)),
+                response: None,
+                progress: None,
+            })?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let retry_after = headers
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(parse_retry_after);
         let body = response.text().await.unwrap_or_default();
-        let excerpt = crate::render::truncate_chars(&body, RESPONSE_EXCERPT);
-        classify(status.as_u16(), &request.expected_status, retry_after, excerpt)
+        Ok(Answer {
+            status,
+            retry_after,
+            headers,
+            body,
+        })
+    }
+}
+
+/// What a server answered.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    /// `Retry-After`, when it was given.
+    pub retry_after: Option<Duration>,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+}
+
+impl Answer {
+    /// The answer as a report, with `error` in place of the raw body
+    /// (a vendor's own message, say) when it failed.
+    pub fn report(
+        &self,
+        expected: &[u16],
+        retry_after: Option<Duration>,
+        error: impl FnOnce(&str) -> String,
+    ) -> SendReport {
+        let excerpt = crate::render::truncate_chars(&self.body, RESPONSE_EXCERPT);
+        let mut report = classify(self.status, expected, retry_after.or(self.retry_after), excerpt);
+        if report.error.is_some() {
+            report.error = Some(format!("HTTP {}: {}", self.status, error(&self.body)));
+        }
+        report
     }
 }
 
@@ -124,6 +169,7 @@ pub fn classify(status: u16, expected: &[u16], retry_after: Option<Duration>, bo
         status: Some(status),
         error,
         response: Some(body),
+        progress: None,
     }
 }
 

@@ -4,6 +4,7 @@
 //! store.
 
 pub mod calendar;
+pub mod crm;
 pub mod email;
 pub mod http;
 mod http_request;
@@ -16,9 +17,10 @@ use sha2::{Digest, Sha256};
 
 pub use calendar::caldav::CaldavDestination;
 pub use calendar::google::GoogleCalendarDestination;
+pub use crm::{CrmPlan, HubspotDestination, PipedriveDestination, Progress};
 pub use email::{Email, EmailDestination, SmtpServer};
 pub use http::HttpDestination;
-pub use http_request::{HttpRequest, HttpSender};
+pub use http_request::{Answer, HttpRequest, HttpSender};
 pub use slack::SlackDestination;
 
 use crate::render::{Context, RenderError, Renderer};
@@ -37,6 +39,7 @@ pub struct Message {
 pub enum Rendered {
     Http(HttpRequest),
     Email(Email),
+    Crm(CrmPlan),
 }
 
 impl Rendered {
@@ -46,6 +49,15 @@ impl Rendered {
         match self {
             Self::Http(request) => request.describe(),
             Self::Email(email) => email.describe(),
+            Self::Crm(plan) => plan.describe(),
+        }
+    }
+
+    /// Hands a multi-step destination the steps an earlier attempt
+    /// finished, so it does not repeat them.
+    pub fn resume(&mut self, progress: Progress) {
+        if let Self::Crm(plan) = self {
+            plan.progress = progress;
         }
     }
 }
@@ -69,6 +81,9 @@ pub struct SendReport {
     pub status: Option<u16>,
     pub error: Option<String>,
     pub response: Option<String>,
+    /// Steps of a multi-step destination done so far, to keep for the
+    /// next attempt (None: nothing to keep).
+    pub progress: Option<Progress>,
 }
 
 impl SendReport {
@@ -78,12 +93,14 @@ impl SendReport {
         let kind = match rendered {
             Rendered::Http(_) => "an HTTP request",
             Rendered::Email(_) => "an email",
+            Rendered::Crm(_) => "CRM records",
         };
         Self {
             outcome: Outcome::Permanent,
             status: None,
             error: Some(format!("internal error: this destination cannot send {kind}")),
             response: None,
+            progress: None,
         }
     }
 }

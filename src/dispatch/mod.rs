@@ -171,7 +171,8 @@ impl Dispatcher {
                     ..Default::default()
                 },
             ),
-            Ok((route, rendered)) => {
+            Ok((route, mut rendered)) => {
+                rendered.resume(delivery.progress.clone());
                 let report = route.destination.send(&rendered).await;
                 let error = report.error.as_deref().map(|e| self.secrets.redact(e));
                 let next = match report.outcome {
@@ -193,6 +194,7 @@ impl Dispatcher {
                     error,
                     request: Some(self.secrets.redact(&rendered.describe())),
                     response: report.response.as_deref().map(|r| self.secrets.redact(r)),
+                    progress: report.progress,
                 };
                 (next, record)
             }

@@ -19,6 +19,7 @@ pub fn register(registry: &mut Handlebars<'static>, format: Format, zone: TimeZo
     registry.register_helper("truncate", Box::new(Truncate { format }));
     registry.register_helper("default", Box::new(simple(default)));
     registry.register_helper("transcript", Box::new(simple(transcript)));
+    registry.register_helper("html", Box::new(simple(html)));
 }
 
 type SimpleFn = fn(&[&Value]) -> Result<Value, String>;
@@ -212,6 +213,13 @@ fn truncate_weighted(text: &str, limit: usize, width: impl Fn(char) -> usize) ->
 
 /// `{{default caller_name "Unknown caller"}}`: the fallback for null,
 /// missing or blank values.
+/// `{{html callsummary}}`: HTML-escaped, for HTML inside a JSON value
+/// (a Pipedrive note); the template's own escaping still applies on top.
+fn html(params: &[&Value]) -> Result<Value, String> {
+    let text = params.first().map(|v| render_text(v)).unwrap_or_default();
+    Ok(Value::String(super::escape::html(&text)))
+}
+
 fn default(params: &[&Value]) -> Result<Value, String> {
     let fallback = params
         .get(1)

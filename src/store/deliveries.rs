@@ -4,6 +4,7 @@
 use rusqlite::{Connection, Row, params};
 
 use super::{Store, StoreError};
+use crate::destinations::Progress;
 
 /// A due delivery handed to a worker, with the call it carries.
 #[derive(Debug, Clone)]
@@ -26,6 +27,8 @@ pub struct Claimed {
     /// The call-back resolved at ingest (JSON); None if none was asked for
     /// or the call predates storing it.
     pub callback: Option<String>,
+    /// Steps earlier attempts finished (multi-step destinations).
+    pub progress: Progress,
 }
 
 /// One try at sending, as it is recorded (secrets already redacted).
@@ -37,6 +40,8 @@ pub struct AttemptRecord {
     pub error: Option<String>,
     pub request: Option<String>,
     pub response: Option<String>,
+    /// Steps done so far, when the destination has steps.
+    pub progress: Option<Progress>,
 }
 
 /// Where a delivery goes after an attempt.
@@ -156,7 +161,9 @@ impl Store {
 }
 
 fn claim(db: &Connection, destination: &str, now: i64, lease_ms: i64, limit: i64) -> rusqlite::Result<Vec<Claimed>> {
-    let leased: Vec<(i64, String, i64, Option<String>, i64)> = db
+    // id, call_id, attempts, reminder, due_at, progress
+    type Leased = (i64, String, i64, Option<String>, i64, Option<String>);
+    let leased: Vec<Leased> = db
         .prepare_cached(
             "UPDATE deliveries SET lease_until = ?2 + ?3
              WHERE id IN (
@@ -164,10 +171,17 @@ fn claim(db: &Connection, destination: &str, now: i64, lease_ms: i64, limit: i64
                  WHERE destination = ?1 AND state = 'pending' AND due_at <= ?2
                    AND (lease_until IS NULL OR lease_until <= ?2)
                  ORDER BY due_at LIMIT ?4)
-             RETURNING id, call_id, attempts, reminder, due_at",
+             RETURNING id, call_id, attempts, reminder, due_at, progress",
         )?
         .query_map(params![destination, now, lease_ms, limit], |row| {
-            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?))
+            Ok((
+                row.get(0)?,
+                row.get(1)?,
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+                row.get(5)?,
+            ))
         })?
         .collect::<rusqlite::Result<_>>()?;
     let mut call = db.prepare_cached(
@@ -176,7 +190,7 @@ fn claim(db: &Connection, destination: &str, now: i64, lease_ms: i64, limit: i64
     )?;
     leased
         .into_iter()
-        .map(|(delivery_id, call_id, attempts, reminder, due_at)| {
+        .map(|(delivery_id, call_id, attempts, reminder, due_at, progress)| {
             call.query_row([&call_id], |row| {
                 Ok(Claimed {
                     delivery_id,
@@ -190,6 +204,10 @@ fn claim(db: &Connection, destination: &str, now: i64, lease_ms: i64, limit: i64
                     caller_phone_e164: row.get(3)?,
                     caller_phone_country: row.get(4)?,
                     callback: row.get(5)?,
+                    progress: progress
+                        .as_deref()
+                        .and_then(|p| serde_json::from_str(p).ok())
+                        .unwrap_or_default(),
                     call_id: call_id.clone(),
                 })
             })
@@ -215,7 +233,7 @@ fn record(db: &Connection, delivery_id: i64, attempt: &AttemptRecord, next: &Nex
         .prepare_cached(
             "UPDATE deliveries
              SET state = ?, attempts = attempts + ?, due_at = COALESCE(?, due_at),
-                 lease_until = NULL, last_error = ?, updated_at = ?
+                 lease_until = NULL, last_error = ?, updated_at = ?, progress = COALESCE(?, progress)
              WHERE id = ? AND state = 'pending'",
         )?
         .execute(params![
@@ -224,6 +242,10 @@ fn record(db: &Connection, delivery_id: i64, attempt: &AttemptRecord, next: &Nex
             due_at,
             error,
             attempt.started_at + attempt.duration_ms,
+            attempt
+                .progress
+                .as_ref()
+                .map(|p| serde_json::to_string(p).unwrap_or_default()),
             delivery_id
         ])?;
     if let (1, Some(outcome)) = (updated, outcome) {

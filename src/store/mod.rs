@@ -25,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_reminders.sql"),
     include_str!("migrations/0004_job_runs.sql"),
     include_str!("migrations/0005_call_callback.sql"),
+    include_str!("migrations/0006_delivery_progress.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod fake_crm;
 pub mod radicale;
 pub mod smtp;
 
@@ -220,6 +221,22 @@ pub fn assert_valid(schema_file: &str, instance: &Value) {
         .map(|e| format!("{} at {}", e, e.instance_path()))
         .collect();
     assert!(errors.is_empty(), "{schema_file}: {errors:#?}\n{instance:#}");
+}
+
+/// Validates `instance` against one `$defs` entry of a contracts schema.
+pub fn assert_valid_def(schema_file: &str, definition: &str, instance: &Value) {
+    let mut schema: Value =
+        serde_json::from_slice(&std::fs::read(repo_path("../shared/contracts").join(schema_file)).unwrap()).unwrap();
+    schema["$ref"] = Value::String(format!("#/$defs/{definition}"));
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(instance)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{schema_file}#{definition}: {errors:#?}\n{instance:#}"
+    );
 }
 
 /// A stand-in that answers POSTs with each of `statuses` in turn (once

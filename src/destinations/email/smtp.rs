@@ -83,12 +83,14 @@ impl SmtpServer {
                 status: None,
                 error: Some(format!("timed out: no answer within {:?}", self.timeout)),
                 response: None,
+                progress: None,
             },
             Ok(Ok(response)) => SendReport {
                 outcome: Outcome::Delivered,
                 status: Some(u16::from(response.code())),
                 error: None,
                 response: Some(response.message().collect::<Vec<_>>().join("\n")),
+                progress: None,
             },
             Ok(Err(error)) => classify(&error),
         }
@@ -116,5 +118,6 @@ fn classify(error: &lettre::transport::smtp::Error) -> SendReport {
         status: error.status().map(u16::from),
         error: Some(text),
         response: None,
+        progress: None,
     }
 }
