@@ -414,3 +414,29 @@ async fn hubspot_retry_after_a_later_step_failed_does_not_log_the_call_again() {
     assert_eq!(crm.posted("/crm/v3/objects/calls").len(), 1, "the call is logged once");
     assert_eq!(crm.posted("/crm/v3/objects/tasks").len(), 2);
 }
+
+#[tokio::test]
+async fn salesforce_recipe_sends_a_lead_with_the_required_fields() {
+    let sink = sink_answering(&[]).await;
+    let app = TestApp::spawn(&config_yaml(&format!(
+        "destinations:\n  salesforce:\n    type: http\n    url: \"{}/services/data/v61.0/sobjects/Lead/\"\n    headers: {{ Authorization: \"Bearer SF-SECRET\" }}\n    template: http/salesforce-lead.json.hbs\n    expected_status: [200]\nroutes:\n  - {{ name: all, to: [salesforce] }}\n",
+        sink.uri()
+    )))
+    .await;
+    let id = app.accept("07-special-characters.json").await;
+    app.wait_for_state(&id, "salesforce", "delivered").await;
+    let requests = received(&sink, 1).await;
+    assert_eq!(requests[0].url.path(), "/services/data/v61.0/sobjects/Lead/");
+    let lead: Value = serde_json::from_slice(&requests[0].body).unwrap();
+    assert_eq!(lead["LastName"], "Zoë \"Zee\" O'Brien <admin@example.com>");
+    assert_eq!(lead["Company"], "Voicemail caller");
+    assert_eq!(lead["Phone"], "+31611112222");
+    assert_eq!(lead["LeadSource"], "Phone Inquiry");
+    assert!(
+        lead["Description"]
+            .as_str()
+            .unwrap()
+            .starts_with("Zoë says: \"the heater is broken\" & needs help ASAP!\nSecond line"),
+        "{lead}"
+    );
+}
