@@ -440,3 +440,22 @@ async fn salesforce_recipe_sends_a_lead_with_the_required_fields() {
         "{lead}"
     );
 }
+
+#[tokio::test]
+async fn a_resend_racing_the_original_makes_one_contact_and_one_call() {
+    let crm = FakeCrm::hubspot().await;
+    crm.lag_search();
+    let app = hubspot_app(&crm).await;
+    let ((first, original), (second, resend)) = tokio::join!(
+        app.post_json(payload("02-dutch-callback.json")),
+        app.post_json(payload("11-retry-duplicate-of-02.json"))
+    );
+    let mut statuses = [first, second];
+    statuses.sort();
+    assert_eq!(statuses, [200, 202], "{original} {resend}");
+    assert_eq!(original["id"], resend["id"]);
+    app.wait_for_state(original["id"].as_str().unwrap(), "crm", "delivered")
+        .await;
+    assert_eq!(crm.posted("/crm/v3/objects/contacts").len(), 1);
+    assert_eq!(crm.posted("/crm/v3/objects/calls").len(), 1);
+}
