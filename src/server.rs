@@ -16,8 +16,11 @@ use crate::store::{ServeLock, Store};
 pub struct Application {
     port: u16,
     server: Server,
+    dispatcher: Arc<Dispatcher>,
     /// Dispatcher loops; dropped (and so stopped) with the application.
     _dispatch: JoinSet<()>,
+    store: Store,
+    shutdown_timeout: std::time::Duration,
     _lock: ServeLock,
     /// Cron jobs, when any are configured; dropped with the application.
     _jobs: Option<tokio_cron_scheduler::JobScheduler>,
@@ -63,7 +66,7 @@ impl Application {
             wakers,
             limits,
         ));
-        let store_data = web::Data::new(store);
+        let store_data = web::Data::new(store.clone());
         let listener = TcpListener::bind(&settings.server.listen).map_err(|e| {
             config.error(ConfigError::key(
                 "server.listen",
@@ -87,7 +90,10 @@ impl Application {
         Ok(Self {
             port,
             server,
+            dispatcher,
             _dispatch: dispatch,
+            store,
+            shutdown_timeout: settings.server.shutdown_timeout,
             _jobs: jobs,
             _lock: lock,
         })
@@ -97,7 +103,26 @@ impl Application {
         self.port
     }
 
+    /// Serves until SIGTERM or SIGINT, then stops in order: no new calls
+    /// (actix finishes the requests it has), no new claims, attempts in
+    /// flight finished and recorded within `server.shutdown_timeout`, and
+    /// what is left unfinished handed back to the queue.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        self.server.await?;
+        tracing::info!("stopping: letting deliveries in flight finish");
+        let unfinished = self.dispatcher.stop(self.shutdown_timeout).await;
+        drop(self._dispatch);
+        match self.store.release_leases().await {
+            Ok(released) if unfinished > 0 || released > 0 => {
+                tracing::warn!(
+                    unfinished,
+                    released,
+                    "stopped with deliveries unfinished: they are sent on the next start"
+                );
+            }
+            Ok(_) => tracing::info!("stopped: nothing in flight"),
+            Err(error) => tracing::error!(%error, "releasing leases failed: the next start releases them"),
+        }
+        Ok(())
     }
 }

@@ -4,40 +4,15 @@
 mod support;
 
 use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
+use support::process::*;
 use support::*;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn start(config: &std::path::Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_callbridge"))
-        .args(["--config", config.to_str().unwrap(), "serve"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
-}
-
-async fn wait_healthy(client: &reqwest::Client, base: &str) {
-    let up = poll(Duration::from_secs(20), || async {
-        client
-            .get(format!("{base}/healthz"))
-            .send()
-            .await
-            .ok()
-            .filter(|r| r.status().is_success())
-    })
-    .await;
-    assert!(up.is_some(), "daemon did not come up at {base}");
-}
 
 /// Starts the daemon again, waits (bounded) until a delivery of `call_id`
 /// is recorded delivered, then kills it; says whether one was.

@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 pub use backoff::Backoff;
 
@@ -54,6 +56,10 @@ pub struct Dispatcher {
     secrets: Secrets,
     settings: DeliverySettings,
     wakers: Wakers,
+    /// Cancelled when the daemon stops: loops stop claiming.
+    stopping: CancellationToken,
+    /// Attempts in flight, awaited (within a bound) on the way out.
+    in_flight: TaskTracker,
 }
 
 impl Dispatcher {
@@ -70,7 +76,21 @@ impl Dispatcher {
             secrets,
             settings,
             wakers,
+            stopping: CancellationToken::new(),
+            in_flight: TaskTracker::new(),
         })
+    }
+
+    /// Stops claiming, lets attempts in flight finish and be recorded for
+    /// up to `bound`, and says how many did not (their leases are released
+    /// by the caller, so the next start sends them again).
+    pub async fn stop(&self, bound: Duration) -> usize {
+        self.stopping.cancel();
+        self.in_flight.close();
+        if tokio::time::timeout(bound, self.in_flight.wait()).await.is_err() {
+            return self.in_flight.len();
+        }
+        0
     }
 
     /// Runs one loop per destination until the returned set is dropped.
@@ -93,7 +113,7 @@ impl Dispatcher {
         let batch = (concurrency * CLAIM_ROUNDS).min(MAX_CLAIM) as i64;
         let per_send = self.settings.timeout + self.settings.connect_timeout;
         let lease_ms = (per_send * (CLAIM_ROUNDS as u32 + 1) + Duration::from_secs(30)).as_millis() as i64;
-        loop {
+        while !self.stopping.is_cancelled() {
             let claimed = match self.store.claim(&destination, now_ms(), lease_ms, batch).await {
                 Ok(claimed) => claimed,
                 Err(error) => {
@@ -106,15 +126,20 @@ impl Dispatcher {
                 tokio::select! {
                     _ = notify.notified() => {}
                     _ = tokio::time::sleep(wait) => {}
+                    _ = self.stopping.cancelled() => {}
                 }
                 continue;
             }
             for delivery in claimed {
-                let Ok(permit) = Arc::clone(&slots).acquire_owned().await else {
-                    return;
+                // Claimed but not started when stopping: the lease is
+                // released on the way out.
+                let permit = tokio::select! {
+                    permit = Arc::clone(&slots).acquire_owned() => permit,
+                    _ = self.stopping.cancelled() => return,
                 };
+                let Ok(permit) = permit else { return };
                 let this = Arc::clone(&self);
-                tokio::spawn(async move {
+                self.in_flight.spawn(async move {
                     let (next, record) = this.attempt(&delivery).await;
                     // The slot limits sends in flight, not bookkeeping.
                     drop(permit);

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod fake_crm;
+pub mod process;
 pub mod radicale;
 pub mod smtp;
 
