@@ -10,6 +10,7 @@ pub mod destinations;
 pub mod dispatch;
 pub mod ingest;
 pub mod jobs;
+pub mod metrics;
 pub mod pipeline;
 pub mod render;
 pub mod routing;

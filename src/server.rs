@@ -10,6 +10,7 @@ use tokio::task::JoinSet;
 use crate::config::{Config, ConfigError};
 use crate::dispatch::{Dispatcher, Wakers};
 use crate::ingest::{self, BodyLimits, IngestState};
+use crate::metrics::{Metrics, MetricsState};
 use crate::pipeline::Pipeline;
 use crate::store::{ServeLock, Store};
 
@@ -45,12 +46,14 @@ impl Application {
         }
 
         let wakers = Wakers::new(pipeline.destinations.keys());
+        let metrics = Arc::new(Metrics::default());
         let dispatcher = Dispatcher::new(
             store.clone(),
             Arc::clone(&pipeline),
             config.secrets.clone(),
             settings.delivery.clone(),
             wakers.clone(),
+            Arc::clone(&metrics),
         );
         let dispatch = dispatcher.spawn();
         let jobs = crate::jobs::start(jobs, store.clone(), Arc::clone(&pipeline)).await?;
@@ -65,7 +68,13 @@ impl Application {
             store.clone(),
             wakers,
             limits,
+            Arc::clone(&metrics),
         ));
+        let metrics_state = web::Data::new(MetricsState {
+            metrics,
+            store: store.clone(),
+            destinations: pipeline.destinations.keys().cloned().collect(),
+        });
         let store_data = web::Data::new(store.clone());
         let listener = TcpListener::bind(&settings.server.listen).map_err(|e| {
             config.error(ConfigError::key(
@@ -78,6 +87,8 @@ impl Application {
             App::new()
                 .app_data(ingest_state.clone())
                 .app_data(store_data.clone())
+                .app_data(metrics_state.clone())
+                .configure(crate::metrics::configure)
                 .configure(ingest::configure)
                 .configure(crate::admin::configure)
                 .default_service(web::to(ingest::not_found))

@@ -21,6 +21,7 @@ pub use backoff::Backoff;
 use crate::call::{CallSummary, phone};
 use crate::config::{DeliverySettings, Secrets};
 use crate::destinations::{Outcome, Rendered};
+use crate::metrics::Metrics;
 use crate::pipeline::{CallMeta, Pipeline, Route};
 use crate::store::{AttemptRecord, Claimed, NextStep, Store, now_ms};
 
@@ -56,6 +57,7 @@ pub struct Dispatcher {
     secrets: Secrets,
     settings: DeliverySettings,
     wakers: Wakers,
+    metrics: Arc<Metrics>,
     /// Cancelled when the daemon stops: loops stop claiming.
     stopping: CancellationToken,
     /// Attempts in flight, awaited (within a bound) on the way out.
@@ -69,6 +71,7 @@ impl Dispatcher {
         secrets: Secrets,
         settings: DeliverySettings,
         wakers: Wakers,
+        metrics: Arc<Metrics>,
     ) -> Arc<Self> {
         Arc::new(Self {
             store,
@@ -76,6 +79,7 @@ impl Dispatcher {
             secrets,
             settings,
             wakers,
+            metrics,
             stopping: CancellationToken::new(),
             in_flight: TaskTracker::new(),
         })
@@ -239,6 +243,19 @@ impl Dispatcher {
         if let Err(error) = self.store.record_attempt(delivery.delivery_id, &record, &next).await {
             // The lease runs out and the delivery is tried again.
             tracing::error!(delivery_id = delivery.delivery_id, %error, "recording an attempt failed");
+            return;
+        }
+        let (result, done) = match next {
+            NextStep::Delivered => (Some("delivered"), Some("delivered")),
+            NextStep::RetryAt(_) => (Some("retry"), None),
+            NextStep::Dead(_) => (Some("dead"), Some("dead")),
+            NextStep::Missed(_) => (None, Some("missed")),
+        };
+        self.metrics.attempt(&delivery.destination, result, done);
+        if next == NextStep::Delivered {
+            let took = (now_ms() - delivery.received_at).max(0) as u64;
+            self.metrics
+                .delivered_after(&delivery.destination, Duration::from_millis(took));
         }
     }
 

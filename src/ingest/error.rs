@@ -33,6 +33,24 @@ pub enum IngestError {
     MethodNotAllowed,
 }
 
+impl IngestError {
+    /// A short fixed name for metrics.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::UnknownSource(_) => "unknown_source",
+            Self::MissingToken => "missing_token",
+            Self::WrongToken(_) => "wrong_token",
+            Self::UnsupportedContentType(_) => "content_type",
+            Self::UnsupportedEncoding(_) => "content_encoding",
+            Self::TooLarge { .. } | Self::DecodedTooLarge { .. } => "too_large",
+            Self::BadGzip(_) | Self::BadBody(_) | Self::BodyRead(_) => "bad_body",
+            Self::StoreUnavailable => "store_unavailable",
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+        }
+    }
+}
+
 impl ResponseError for IngestError {
     fn status_code(&self) -> StatusCode {
         match self {

@@ -17,6 +17,7 @@ pub use error::IngestError;
 use crate::call::CallSummary;
 use crate::config::SourceSettings;
 use crate::dispatch::Wakers;
+use crate::metrics::Metrics;
 use crate::pipeline::{CallMeta, Pipeline};
 use crate::store::{IngestOutcome, NewCall, PlannedDelivery, Store, now_ms};
 
@@ -26,6 +27,7 @@ pub struct IngestState {
     store: Store,
     wakers: Wakers,
     limits: BodyLimits,
+    metrics: Arc<Metrics>,
 }
 
 impl IngestState {
@@ -35,6 +37,7 @@ impl IngestState {
         store: Store,
         wakers: Wakers,
         limits: BodyLimits,
+        metrics: Arc<Metrics>,
     ) -> Self {
         let tokens = sources
             .into_iter()
@@ -46,6 +49,7 @@ impl IngestState {
             store,
             wakers,
             limits,
+            metrics,
         }
     }
 }
@@ -60,13 +64,39 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
+/// Counts every call posted to a hook by outcome, and how long storing it took.
 async fn receive(
     request: HttpRequest,
     source: web::Path<String>,
     payload: web::Payload,
     state: web::Data<IngestState>,
 ) -> Result<HttpResponse, IngestError> {
+    let started = std::time::Instant::now();
     let source = source.into_inner();
+    // An unknown source's name is the caller's choice: not a label.
+    let label = if state.tokens.contains_key(&source) {
+        source.clone()
+    } else {
+        "unknown".into()
+    };
+    let result = accept(request, source, payload, &state).await;
+    match &result {
+        Ok((_, outcome)) => {
+            state.metrics.call(&label, outcome, "");
+            state.metrics.ingested_in(started.elapsed());
+        }
+        Err(error) => state.metrics.call(&label, "rejected", error.reason()),
+    }
+    result.map(|(response, _)| response)
+}
+
+/// The call stored (or recognised as a resend), with `accepted` or `duplicate`.
+async fn accept(
+    request: HttpRequest,
+    source: String,
+    payload: web::Payload,
+    state: &IngestState,
+) -> Result<(HttpResponse, &'static str), IngestError> {
     let token = state
         .tokens
         .get(&source)
@@ -115,6 +145,7 @@ async fn receive(
     Ok(match outcome {
         IngestOutcome::Accepted { id, deliveries } => {
             if deliveries.is_empty() {
+                state.metrics.unrouted(&source);
                 tracing::warn!(call_id = %id, %source, "call accepted but nothing is planned for it (unrouted)");
             } else {
                 tracing::info!(call_id = %id, %source, deliveries = deliveries.len(), "call accepted");
@@ -126,11 +157,17 @@ async fn receive(
                 .iter()
                 .map(|(id, planned)| delivery_json(*id, planned))
                 .collect();
-            HttpResponse::Accepted().json(json!({"id": id, "deliveries": deliveries}))
+            (
+                HttpResponse::Accepted().json(json!({"id": id, "deliveries": deliveries})),
+                "accepted",
+            )
         }
         IngestOutcome::Duplicate { id } => {
             tracing::info!(call_id = %id, %source, "duplicate call ignored");
-            HttpResponse::Ok().json(json!({"id": id, "duplicate": true}))
+            (
+                HttpResponse::Ok().json(json!({"id": id, "duplicate": true})),
+                "duplicate",
+            )
         }
     })
 }

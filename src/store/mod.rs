@@ -6,6 +6,7 @@ mod calls;
 mod deliveries;
 mod jobs;
 mod reminders;
+mod stats;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -18,6 +19,7 @@ pub use calls::{IngestOutcome, NewCall, PlannedDelivery};
 pub use deliveries::{AttemptRecord, AttemptRow, Claimed, DeliveryRow, NextStep};
 pub use jobs::Purged;
 pub use reminders::{CloseError, ReminderRow};
+pub use stats::QueueStats;
 
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
