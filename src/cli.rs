@@ -68,6 +68,27 @@ enum Command {
         #[command(subcommand)]
         action: RemindersAction,
     },
+    /// The calls in the store: the latest, or one with its deliveries and attempts (JSON).
+    Calls {
+        #[command(subcommand)]
+        action: CallsAction,
+    },
+    /// The deliveries in the store, newest first (JSON).
+    Deliveries {
+        #[command(subcommand)]
+        action: DeliveriesAction,
+    },
+    /// Send failed (dead) deliveries again: one delivery, every dead one of a call, or all dead ones.
+    /// Delivered ones are never sent again.
+    Replay {
+        /// A delivery id, or a call id for all of that call's dead deliveries.
+        id: Option<String>,
+        /// Every dead delivery (with --destination: of that destination).
+        #[arg(long, conflicts_with = "id")]
+        dead: bool,
+        #[arg(long, requires = "dead")]
+        destination: Option<String>,
+    },
     /// Send one sample call to one destination now, to check its settings and credentials.
     SendTest {
         /// The destination, as named under `destinations`.
@@ -122,6 +143,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string(&when(&defaults, &phrase, at)?)?);
         }
         Command::Reminders { action } => reminders(&config, action).await?,
+        Command::Calls { action } => calls(&config, action).await?,
+        Command::Deliveries {
+            action:
+                DeliveriesAction::List {
+                    state,
+                    destination,
+                    limit,
+                },
+        } => {
+            let store = open_store(&config).await?;
+            print_json(&store.list_deliveries(state, destination, limit).await?)?;
+        }
+        Command::Replay { id, dead, destination } => replay(&config, id, dead, destination).await?,
         Command::SendTest { destination, payload } => send_test(&config, &destination, payload.as_deref()).await?,
     }
     Ok(())
@@ -200,8 +234,74 @@ fn render(config: &Config, payload: &Path, source: &str) -> anyhow::Result<Value
     Ok(json!({"routes": decision.routes, "deliveries": deliveries}))
 }
 
+#[derive(Subcommand)]
+pub enum CallsAction {
+    /// The latest calls, newest first.
+    List {
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+    /// One call: its payload, deliveries and every attempt.
+    Show { id: String },
+}
+
+#[derive(Subcommand)]
+pub enum DeliveriesAction {
+    List {
+        /// pending, delivered, dead, missed or cancelled.
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long)]
+        destination: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+}
+
+async fn open_store(config: &Config) -> anyhow::Result<crate::store::Store> {
+    Ok(crate::store::Store::open(&config.settings.storage.url, &config.base_dir).await?)
+}
+
+/// JSON on stdout: caller text in it is escaped, so it cannot drive the terminal.
+fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+async fn calls(config: &Config, action: CallsAction) -> anyhow::Result<()> {
+    let store = open_store(config).await?;
+    match action {
+        CallsAction::List { limit } => print_json(&store.list_calls(limit).await?),
+        CallsAction::Show { id } => match store.call_detail(&id).await? {
+            Some(detail) => print_json(&detail),
+            None => anyhow::bail!("call {id} not found"),
+        },
+    }
+}
+
+async fn replay(config: &Config, id: Option<String>, dead: bool, destination: Option<String>) -> anyhow::Result<()> {
+    use crate::store::Replay;
+    let which = match (id, dead) {
+        (Some(id), false) => match id.parse::<i64>() {
+            Ok(delivery) => Replay::Delivery(delivery),
+            Err(_) => Replay::Call(id),
+        },
+        (None, true) => Replay::AllDead { destination },
+        _ => anyhow::bail!("say which: a delivery id, a call id, or --dead"),
+    };
+    let store = open_store(config).await?;
+    let replayed = store.replay(which, crate::store::now_ms()).await?;
+    if replayed.is_empty() {
+        println!("nothing to replay: no dead delivery matches");
+    } else {
+        let ids: Vec<String> = replayed.iter().map(i64::to_string).collect();
+        println!("replaying {} deliveries: {}", replayed.len(), ids.join(", "));
+    }
+    Ok(())
+}
+
 async fn reminders(config: &Config, action: RemindersAction) -> anyhow::Result<()> {
-    let store = crate::store::Store::open(&config.settings.storage.url, &config.base_dir).await?;
+    let store = open_store(config).await?;
     let (id, reason) = match action {
         RemindersAction::List { all } => {
             let zone = jiff::tz::TimeZone::get(&config.settings.defaults.timezone)?;

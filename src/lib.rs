@@ -3,6 +3,7 @@
 //! templates. See DESIGN in the README for the flow.
 
 pub mod admin;
+pub mod auth;
 pub mod call;
 pub mod cli;
 pub mod config;

@@ -7,6 +7,8 @@ use std::sync::Arc;
 use actix_web::{App, HttpServer, dev::Server, web};
 use tokio::task::JoinSet;
 
+use crate::admin::api::AdminState;
+use crate::auth::Token;
 use crate::config::{Config, ConfigError};
 use crate::dispatch::{Dispatcher, Wakers};
 use crate::ingest::{self, BodyLimits, IngestState};
@@ -76,6 +78,11 @@ impl Application {
             destinations: pipeline.destinations.keys().cloned().collect(),
         });
         let store_data = web::Data::new(store.clone());
+        let admin_token = settings.admin.token.trim();
+        let admin_state = web::Data::new(AdminState {
+            token: (!admin_token.is_empty()).then(|| Token::new(admin_token)),
+            store: store.clone(),
+        });
         let listener = TcpListener::bind(&settings.server.listen).map_err(|e| {
             config.error(ConfigError::key(
                 "server.listen",
@@ -88,6 +95,8 @@ impl Application {
                 .app_data(ingest_state.clone())
                 .app_data(store_data.clone())
                 .app_data(metrics_state.clone())
+                .app_data(admin_state.clone())
+                .configure(crate::admin::api::configure)
                 .configure(crate::metrics::configure)
                 .configure(ingest::configure)
                 .configure(crate::admin::configure)

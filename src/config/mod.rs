@@ -157,17 +157,26 @@ impl Config {
         }
         for (name, source) in &self.settings.sources {
             let key = format!("sources.{name}.token");
-            let length = source.token.trim().chars().count();
-            if length == 0 {
+            if source.token.trim().is_empty() {
                 let message = format!("is empty: every source needs a token{}", self.empty_value_hint());
                 return Err(self.error(ConfigError::key(key, message)));
             }
-            if length < MIN_TOKEN_LEN {
-                let message = format!(
-                    "is {length} characters; use at least {MIN_TOKEN_LEN} (e.g. the output of `openssl rand -hex 16`)"
-                );
-                return Err(self.error(ConfigError::key(key, message)));
-            }
+            self.require_strong(&key, &source.token)?;
+        }
+        // The admin token is optional (empty: no admin API), but never weak.
+        if !self.settings.admin.token.trim().is_empty() {
+            self.require_strong("admin.token", &self.settings.admin.token)?;
+        }
+        Ok(())
+    }
+
+    fn require_strong(&self, key: &str, token: &str) -> Result<(), LoadError> {
+        let length = token.trim().chars().count();
+        if length < MIN_TOKEN_LEN {
+            let message = format!(
+                "is {length} characters; use at least {MIN_TOKEN_LEN} (e.g. the output of `openssl rand -hex 16`)"
+            );
+            return Err(self.error(ConfigError::key(key, message)));
         }
         Ok(())
     }

@@ -32,6 +32,15 @@ pub struct Settings {
     /// Cron jobs by name.
     #[serde(default)]
     pub jobs: BTreeMap<String, JobSettings>,
+    #[serde(default)]
+    pub admin: AdminSettings,
+}
+
+/// The JSON admin API under `/admin/`; off while `token` is empty.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminSettings {
+    pub token: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

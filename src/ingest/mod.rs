@@ -1,7 +1,6 @@
 //! The webhook receiver: authenticate, read and parse the body leniently,
 //! route, and store the call with its deliveries before answering.
 
-mod auth;
 mod body;
 mod error;
 
@@ -22,7 +21,7 @@ use crate::pipeline::{CallMeta, Pipeline};
 use crate::store::{IngestOutcome, NewCall, PlannedDelivery, Store, now_ms};
 
 pub struct IngestState {
-    tokens: HashMap<String, auth::Token>,
+    tokens: HashMap<String, crate::auth::Token>,
     pipeline: Arc<Pipeline>,
     store: Store,
     wakers: Wakers,
@@ -41,7 +40,7 @@ impl IngestState {
     ) -> Self {
         let tokens = sources
             .into_iter()
-            .map(|(name, s)| (name.clone(), auth::Token::new(&s.token)))
+            .map(|(name, s)| (name.clone(), crate::auth::Token::new(&s.token)))
             .collect();
         Self {
             tokens,
@@ -101,7 +100,7 @@ async fn accept(
         .tokens
         .get(&source)
         .ok_or_else(|| IngestError::UnknownSource(source.clone()))?;
-    let presented = auth::presented(&request).ok_or(IngestError::MissingToken)?;
+    let presented = crate::auth::presented(&request).ok_or(IngestError::MissingToken)?;
     if !token.matches(&presented) {
         tracing::warn!(%source, "rejected call: wrong token");
         return Err(IngestError::WrongToken(source));

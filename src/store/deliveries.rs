@@ -54,7 +54,7 @@ pub enum NextStep {
     Missed(String),
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct DeliveryRow {
     pub id: i64,
     pub call_id: String,
@@ -65,7 +65,7 @@ pub struct DeliveryRow {
     pub last_error: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct AttemptRow {
     pub attempt: i64,
     pub started_at: i64,
@@ -252,7 +252,7 @@ fn record(db: &Connection, delivery_id: i64, attempt: &AttemptRecord, next: &Nex
         db.prepare_cached(
             "INSERT INTO attempts (delivery_id, attempt, started_at, duration_ms, outcome,
                                    status, error, request, response)
-             VALUES (?1, (SELECT attempts FROM deliveries WHERE id = ?1), ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+             VALUES (?1, (SELECT COUNT(*) + 1 FROM attempts WHERE delivery_id = ?1), ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?
         .execute(params![
             delivery_id,
@@ -268,7 +268,7 @@ fn record(db: &Connection, delivery_id: i64, attempt: &AttemptRecord, next: &Nex
     Ok(())
 }
 
-fn delivery_row(row: &Row<'_>) -> rusqlite::Result<DeliveryRow> {
+pub(super) fn delivery_row(row: &Row<'_>) -> rusqlite::Result<DeliveryRow> {
     Ok(DeliveryRow {
         id: row.get(0)?,
         call_id: row.get(1)?,

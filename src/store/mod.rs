@@ -5,6 +5,7 @@
 mod calls;
 mod deliveries;
 mod jobs;
+mod log;
 mod reminders;
 mod stats;
 mod writer;
@@ -18,6 +19,7 @@ use rusqlite::{Connection, OpenFlags};
 pub use calls::{IngestOutcome, NewCall, PlannedDelivery};
 pub use deliveries::{AttemptRecord, AttemptRow, Claimed, DeliveryRow, NextStep};
 pub use jobs::Purged;
+pub use log::{CallDetail, CallRow, DeliveryDetail, Replay};
 pub use reminders::{CloseError, ReminderRow};
 pub use stats::QueueStats;
 

@@ -1,5 +1,5 @@
-//! Source tokens, taken from `?token=` or `Authorization: Bearer`, and
-//! compared in constant time.
+//! Tokens (a source's, the admin API's), taken from `?token=` or
+//! `Authorization: Bearer`, and compared in constant time.
 
 use actix_web::HttpRequest;
 use actix_web::http::header;
@@ -22,15 +22,19 @@ impl Token {
     }
 }
 
-/// The token a request presents, if any.
-pub fn presented(request: &HttpRequest) -> Option<String> {
-    let bearer = request
+/// The `Authorization: Bearer` token of a request, if any.
+pub fn bearer(request: &HttpRequest) -> Option<String> {
+    request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        .map(|t| t.trim().to_owned());
-    bearer.or_else(|| {
+        .map(|t| t.trim().to_owned())
+}
+
+/// The token a request presents, in the header or as `?token=`.
+pub fn presented(request: &HttpRequest) -> Option<String> {
+    bearer(request).or_else(|| {
         url::form_urlencoded::parse(request.query_string().as_bytes())
             .find(|(key, _)| key == "token")
             .map(|(_, value)| value.into_owned())

@@ -1,4 +1,7 @@
-//! Operational endpoints: liveness and readiness.
+//! Operational endpoints: liveness and readiness here, the admin API in
+//! `api`.
+
+pub mod api;
 
 use actix_web::{HttpResponse, web};
 use serde_json::json;

@@ -1,0 +1,147 @@
+//! The delivery log for operators: calls and deliveries as stored, and
+//! replaying what failed.
+
+use rusqlite::{Row, params};
+use serde::Serialize;
+
+use super::{Store, StoreError};
+use crate::store::deliveries::delivery_row;
+use crate::store::{AttemptRow, DeliveryRow};
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CallRow {
+    pub id: String,
+    pub source: String,
+    pub received_at: i64,
+    pub caller_name: Option<String>,
+    pub caller_phone_e164: Option<String>,
+    pub unrouted: bool,
+}
+
+/// One call with its payload, deliveries and their attempts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CallDetail {
+    #[serde(flatten)]
+    pub call: CallRow,
+    pub payload: serde_json::Value,
+    pub deliveries: Vec<DeliveryDetail>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeliveryDetail {
+    #[serde(flatten)]
+    pub delivery: DeliveryRow,
+    pub attempts: Vec<AttemptRow>,
+}
+
+/// Which failed deliveries to replay.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Replay {
+    Delivery(i64),
+    /// Every dead delivery of one call.
+    Call(String),
+    /// Every dead delivery, or those of one destination.
+    AllDead {
+        destination: Option<String>,
+    },
+}
+
+fn call_row(row: &Row<'_>) -> rusqlite::Result<CallRow> {
+    Ok(CallRow {
+        id: row.get(0)?,
+        source: row.get(1)?,
+        received_at: row.get(2)?,
+        caller_name: row.get(3)?,
+        caller_phone_e164: row.get(4)?,
+        unrouted: row.get(5)?,
+    })
+}
+
+const CALL_COLUMNS: &str = "id, source, received_at, caller_name, caller_phone_e164, unrouted";
+
+impl Store {
+    /// The latest calls, newest first.
+    pub async fn list_calls(&self, limit: i64) -> Result<Vec<CallRow>, StoreError> {
+        self.read(move |db| {
+            db.prepare_cached(&format!(
+                "SELECT {CALL_COLUMNS} FROM calls ORDER BY received_at DESC, id DESC LIMIT ?"
+            ))?
+            .query_map([limit], call_row)?
+            .collect()
+        })
+        .await
+    }
+
+    pub async fn call_detail(&self, id: &str) -> Result<Option<CallDetail>, StoreError> {
+        let Some((call, payload)) = self
+            .read({
+                let id = id.to_owned();
+                move |db| {
+                    let found = db
+                        .prepare_cached(&format!("SELECT {CALL_COLUMNS}, payload FROM calls WHERE id = ?"))?
+                        .query_map([id], |row| Ok((call_row(row)?, row.get::<_, String>(6)?)))?
+                        .next()
+                        .transpose()?;
+                    Ok(found)
+                }
+            })
+            .await?
+        else {
+            return Ok(None);
+        };
+        let mut deliveries = Vec::new();
+        for delivery in self.deliveries_of_call(id).await? {
+            let attempts = self.attempts_of_delivery(delivery.id).await?;
+            deliveries.push(DeliveryDetail { delivery, attempts });
+        }
+        Ok(Some(CallDetail {
+            call,
+            payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::String(payload)),
+            deliveries,
+        }))
+    }
+
+    /// Deliveries, newest first, optionally in one state or to one destination.
+    pub async fn list_deliveries(
+        &self,
+        state: Option<String>,
+        destination: Option<String>,
+        limit: i64,
+    ) -> Result<Vec<DeliveryRow>, StoreError> {
+        self.read(move |db| {
+            db.prepare_cached(
+                "SELECT id, call_id, destination, state, attempts, due_at, last_error FROM deliveries
+                 WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR destination = ?2)
+                 ORDER BY id DESC LIMIT ?3",
+            )?
+            .query_map(params![state, destination, limit], delivery_row)?
+            .collect()
+        })
+        .await
+    }
+
+    /// Makes dead deliveries pending again, due now, with a fresh budget of
+    /// attempts; delivered ones are never touched. Returns the ids replayed.
+    pub async fn replay(&self, which: Replay, now: i64) -> Result<Vec<i64>, StoreError> {
+        self.writer
+            .write(move |db| {
+                let (delivery, call, all, destination) = match &which {
+                    Replay::Delivery(id) => (Some(*id), None, false, None),
+                    Replay::Call(id) => (None, Some(id.clone()), false, None),
+                    Replay::AllDead { destination } => (None, None, true, destination.clone()),
+                };
+                db.prepare_cached(
+                    "UPDATE deliveries
+                     SET state = 'pending', due_at = ?1, attempts = 0, lease_until = NULL,
+                         last_error = NULL, updated_at = ?1
+                     WHERE state = 'dead'
+                       AND (id = ?2 OR call_id = ?3 OR ?4)
+                       AND (?5 IS NULL OR destination = ?5)
+                     RETURNING id",
+                )?
+                .query_map(params![now, delivery, call, all, destination], |row| row.get(0))?
+                .collect()
+            })
+            .await
+    }
+}
