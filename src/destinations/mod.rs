@@ -4,6 +4,7 @@
 //! store.
 
 pub mod calendar;
+mod chat;
 pub mod email;
 pub mod http;
 mod http_request;
@@ -16,6 +17,7 @@ use sha2::{Digest, Sha256};
 
 pub use calendar::caldav::CaldavDestination;
 pub use calendar::google::GoogleCalendarDestination;
+pub use chat::{ChatDestination, Webhook};
 pub use email::{Email, EmailDestination, SmtpServer};
 pub use http::HttpDestination;
 pub use http_request::{HttpRequest, HttpSender};

@@ -59,21 +59,11 @@ pub fn teams(text: &str) -> String {
     markdown(text, &['\\', '*', '_', '[', ']']).replace('\n', "\n\n")
 }
 
-/// Telegram's HTML parse mode: `&`, `<`, `>` (and `"` for attribute values)
-/// as the entities Telegram knows; it counts each as one character.
+/// Telegram's HTML parse mode: HTML escaping (Telegram knows these and all
+/// numeric entities, and counts each as one character), without the
+/// control and bidi characters.
 pub fn telegram_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            c if is_dropped(c) => {}
-            c => out.push(c),
-        }
-    }
-    out
+    html(&text.chars().filter(|&c| !is_dropped(c)).collect::<String>())
 }
 
 pub fn discord_json(text: &str) -> String {
@@ -183,7 +173,10 @@ mod tests {
             discord("@everyone <@123> <@&9> [x](https://e.test) *b* _i_ ~s~ `c` ||sp|| \\ a-b (0)"),
             r"\@everyone \<\@123\> \<\@&9\> \[x\](https://e.test) \*b\* \_i\_ \~s\~ \`c\` \|\|sp\|\| \\ a-b (0)"
         );
-        assert_eq!(discord("# h\n> q\n- l\n-# s\n 12. n +31 6"), "\\# h\n\\> q\n\\- l\n-\\# s\n 12\\. n +31 6");
+        assert_eq!(
+            discord("# h\n> q\n- l\n-# s\n 12. n +31 6"),
+            "\\# h\n\\> q\n\\- l\n-\\# s\n 12\\. n +31 6"
+        );
     }
 
     #[test]
@@ -196,7 +189,10 @@ mod tests {
 
     #[test]
     fn telegram_html_escapes_tags_and_entities() {
-        assert_eq!(telegram_json("<b>\"x\" & y</b>\n"), r#"&lt;b&gt;&quot;x&quot; &amp; y&lt;/b&gt;\n"#);
+        assert_eq!(
+            telegram_json("<b>\"x\" & y</b>\n"),
+            r#"&lt;b&gt;&quot;x&quot; &amp; y&lt;/b&gt;\n"#
+        );
     }
 
     #[test]
