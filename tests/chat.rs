@@ -379,6 +379,8 @@ async fn teams_429_is_retried_and_delivered() {
         attempts.iter().map(|a| a.status).collect::<Vec<_>>(),
         [Some(429), Some(202)]
     );
+    // The webhook URL is the credential: sent as written, so it is redacted.
+    assert!(attempts[0].request.as_deref().unwrap().starts_with("POST [redacted]\n"));
     let waited = attempts[1].started_at - attempts[0].started_at;
     assert!(waited >= 1000, "retried after {waited} ms");
 }

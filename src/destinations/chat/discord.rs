@@ -23,11 +23,12 @@ const EMBED_TEXT_MAX: [(&str, usize); 5] = [
 
 /// `?wait=true`: Discord answers once the message is posted (200 with the
 /// message), so a rejected one is a recorded error, not a silent 204.
-pub fn waiting(mut url: url::Url) -> url::Url {
-    if !url.query_pairs().any(|(name, _)| name == "wait") {
-        url.query_pairs_mut().append_pair("wait", "true");
+pub fn waiting(written: &str, url: &url::Url) -> String {
+    if url.query_pairs().any(|(name, _)| name == "wait") {
+        return written.to_owned();
     }
-    url
+    let separator = if url.query().is_some() { '&' } else { '?' };
+    format!("{written}{separator}wait=true")
 }
 
 pub fn finish(mut body: Value) -> Result<Value, String> {
@@ -108,14 +109,13 @@ mod tests {
 
     #[test]
     fn the_webhook_waits_for_the_message() {
-        let url = |u: &str| waiting(url::Url::parse(u).unwrap()).to_string();
+        let url = |u: &str| waiting(u, &url::Url::parse(u).unwrap());
+        let base = "https://discord.com:443/api/webhooks/1/t";
+        assert_eq!(url(base), format!("{base}?wait=true"));
         assert_eq!(
-            url("https://discord.com/api/webhooks/1/t"),
-            "https://discord.com/api/webhooks/1/t?wait=true"
+            url(&format!("{base}?thread_id=2")),
+            format!("{base}?thread_id=2&wait=true")
         );
-        assert_eq!(
-            url("https://discord.com/api/webhooks/1/t?wait=false"),
-            "https://discord.com/api/webhooks/1/t?wait=false"
-        );
+        assert_eq!(url(&format!("{base}?wait=false")), format!("{base}?wait=false"));
     }
 }

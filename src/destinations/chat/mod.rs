@@ -51,18 +51,25 @@ impl ChatDestination {
         renderer: &mut Renderer,
         sender: HttpSender,
     ) -> Result<Self, ConfigError> {
-        let url = http_url(&format!("{key}.webhook_url"), webhook_url)?;
+        let parsed = http_url(&format!("{key}.webhook_url"), webhook_url)?;
+        // Sent as written, not as parsed (which drops a `:443`), so the
+        // configured URL is found and redacted wherever it is recorded.
         let (url, format, vendor, pacer) = match vendor {
             Webhook::Teams => (
-                url,
+                webhook_url.to_owned(),
                 Format::TeamsJson,
                 Vendor::Teams,
                 Some(Pacer::new(teams::MIN_INTERVAL)),
             ),
-            Webhook::Discord => (discord::waiting(url), Format::DiscordJson, Vendor::Discord, None),
+            Webhook::Discord => (
+                discord::waiting(webhook_url, &parsed),
+                Format::DiscordJson,
+                Vendor::Discord,
+                None,
+            ),
         };
         Ok(Self {
-            url: url.into(),
+            url,
             template: json_template(key, template, format, renderer)?,
             vendor,
             pacer,
