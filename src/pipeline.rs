@@ -11,8 +11,9 @@ use serde_json::{Value, json};
 use crate::call::{CallSummary, Region, phone};
 use crate::config::{Config, ConfigError, DestinationKind, LoadError};
 use crate::destinations::{
-    CaldavDestination, Destination, EmailDestination, GoogleCalendarDestination, HttpDestination, HttpSender,
-    HubspotDestination, Message, PipedriveDestination, Rendered, SlackDestination, SmtpServer, http::HttpSettings,
+    CaldavDestination, ChatDestination, Destination, EmailDestination, GoogleCalendarDestination, HttpDestination,
+    HttpSender, HubspotDestination, Message, PipedriveDestination, Rendered, SlackDestination, SmtpServer, Webhook,
+    http::HttpSettings,
 };
 use crate::render::{Context, Format, RenderError, Renderer};
 use crate::routing::Router;
@@ -91,16 +92,38 @@ impl Pipeline {
                     continue;
                 }
                 DestinationKind::Slack { webhook_url, template } => {
-                    if webhook_url.trim().is_empty() {
-                        return Err(ConfigError::key(
-                            format!("{key}.webhook_url"),
-                            format!("is empty{}", config.empty_value_hint()),
-                        ));
-                    }
+                    required(config, &format!("{key}.webhook_url"), webhook_url)?;
                     Arc::new(SlackDestination::new(
                         &key,
                         webhook_url,
                         template,
+                        &mut renderer,
+                        sender.clone(),
+                    )?)
+                }
+                DestinationKind::Teams { webhook_url, template } => webhook(
+                    config,
+                    &key,
+                    Webhook::Teams,
+                    webhook_url,
+                    template,
+                    &mut renderer,
+                    &sender,
+                )?,
+                DestinationKind::Discord { webhook_url, template } => webhook(
+                    config,
+                    &key,
+                    Webhook::Discord,
+                    webhook_url,
+                    template,
+                    &mut renderer,
+                    &sender,
+                )?,
+                DestinationKind::Telegram(telegram) => {
+                    required(config, &format!("{key}.bot_token"), &telegram.bot_token)?;
+                    Arc::new(ChatDestination::telegram(
+                        &key,
+                        telegram,
                         &mut renderer,
                         sender.clone(),
                     )?)
@@ -196,12 +219,8 @@ impl Pipeline {
     pub fn check_all_templates(&mut self) -> Result<usize, ConfigError> {
         let files = self.renderer.template_files();
         for file in &files {
-            let format = match Format::of_file(file) {
-                Format::Json if file.starts_with("slack/") => Format::SlackJson,
-                format => format,
-            };
             self.renderer
-                .load_file(format, file)
+                .load_file(Format::of_template(file), file)
                 .map_err(|e| ConfigError::key("templates_dir", e.to_string()))?;
         }
         Ok(files.len())
@@ -313,6 +332,30 @@ impl Pipeline {
         };
         Ok(route.destination.render(&self.renderer, &message)?)
     }
+}
+
+/// A value the destination cannot work without, named with the variable
+/// that should have filled it when it came from an unset `${VAR}`.
+fn required(config: &Config, key: &str, value: &str) -> Result<(), ConfigError> {
+    if value.trim().is_empty() {
+        return Err(ConfigError::key(key, format!("is empty{}", config.empty_value_hint())));
+    }
+    Ok(())
+}
+
+/// A Teams or Discord destination.
+fn webhook(
+    config: &Config,
+    key: &str,
+    vendor: Webhook,
+    webhook_url: &str,
+    template: &str,
+    renderer: &mut Renderer,
+    sender: &HttpSender,
+) -> Result<Arc<dyn Destination>, ConfigError> {
+    required(config, &format!("{key}.webhook_url"), webhook_url)?;
+    let destination = ChatDestination::webhook(vendor, key, webhook_url, template, renderer, sender.clone())?;
+    Ok(Arc::new(destination))
 }
 
 #[derive(Debug, thiserror::Error)]

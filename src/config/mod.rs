@@ -103,12 +103,12 @@ impl Config {
             secrets.add(&source.token);
         }
         for destination in settings.destinations.values() {
-            if let DestinationKind::Slack { webhook_url, .. } = &destination.kind {
-                secrets.add(webhook_url);
-            }
-        }
-        for destination in settings.destinations.values() {
             match &destination.kind {
+                // A webhook URL is its own credential.
+                DestinationKind::Slack { webhook_url, .. }
+                | DestinationKind::Teams { webhook_url, .. }
+                | DestinationKind::Discord { webhook_url, .. } => secrets.add(webhook_url),
+                DestinationKind::Telegram(telegram) => secrets.add(&telegram.bot_token),
                 DestinationKind::Caldav(CaldavSettings {
                     password: Some(password),
                     ..

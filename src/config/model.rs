@@ -209,6 +209,19 @@ pub enum DestinationKind {
         #[serde(default)]
         expected_status: Vec<u16>,
     },
+    /// A Teams channel through a Workflows webhook; the template renders
+    /// the Adaptive Card.
+    Teams {
+        webhook_url: String,
+        #[serde(default = "default_teams_template")]
+        template: String,
+    },
+    Discord {
+        webhook_url: String,
+        #[serde(default = "default_discord_template")]
+        template: String,
+    },
+    Telegram(TelegramSettings),
     Email(EmailSettings),
     Reminder(ReminderSettings),
     Caldav(CaldavSettings),
@@ -282,6 +295,34 @@ fn default_pipedrive_note() -> String {
 }
 fn default_pipedrive_activity() -> String {
     "crm/pipedrive/activity.json.hbs".into()
+}
+
+/// A message from a Telegram bot to one chat (`sendMessage`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelegramSettings {
+    /// From @BotFather; it is part of the request URL (use `bot_token_file`).
+    pub bot_token: String,
+    /// A chat id (`-1001234567890`) or a channel's `@username`.
+    pub chat_id: ChatId,
+    /// The Bot API's origin; only tests point it elsewhere.
+    #[serde(default = "default_telegram_api")]
+    pub base_url: String,
+    #[serde(default = "default_telegram_template")]
+    pub template: String,
+}
+
+/// A chat id as YAML gives it: a number, or text (`@channel`, or a number
+/// from an environment override).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum ChatId {
+    Number(i64),
+    Text(String),
+}
+
+fn default_telegram_api() -> String {
+    "https://api.telegram.org".into()
 }
 
 /// A calendar event for the call-back, inserted with the Google Calendar API.
@@ -461,6 +502,18 @@ fn default_templates_dir() -> String {
 
 fn default_slack_template() -> String {
     "slack/call.json.hbs".into()
+}
+
+fn default_teams_template() -> String {
+    "teams/call.json.hbs".into()
+}
+
+fn default_discord_template() -> String {
+    "discord/call.json.hbs".into()
+}
+
+fn default_telegram_template() -> String {
+    "telegram/call.json.hbs".into()
 }
 
 fn default_method() -> String {

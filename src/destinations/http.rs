@@ -78,9 +78,9 @@ impl HttpDestination {
 
     fn content_type(&self) -> &'static str {
         match self.body.format {
-            Format::Json | Format::SlackJson => "application/json; charset=utf-8",
+            format if format.is_json() => "application/json; charset=utf-8",
             Format::Html => "text/html; charset=utf-8",
-            Format::Url | Format::Text => "text/plain; charset=utf-8",
+            _ => "text/plain; charset=utf-8",
         }
     }
 }

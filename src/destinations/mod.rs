@@ -4,6 +4,7 @@
 //! store.
 
 pub mod calendar;
+mod chat;
 pub mod crm;
 pub mod email;
 pub mod http;
@@ -17,6 +18,7 @@ use sha2::{Digest, Sha256};
 
 pub use calendar::caldav::CaldavDestination;
 pub use calendar::google::GoogleCalendarDestination;
+pub use chat::{ChatDestination, Webhook};
 pub use crm::{CrmPlan, HubspotDestination, PipedriveDestination, Progress};
 pub use email::{Email, EmailDestination, SmtpServer};
 pub use http::HttpDestination;

@@ -21,20 +21,8 @@ impl SlackDestination {
         renderer: &mut Renderer,
         sender: HttpSender,
     ) -> Result<Self, ConfigError> {
-        let url = url::Url::parse(webhook_url)
-            .map_err(|e| ConfigError::key(format!("{key}.webhook_url"), format!("is not a URL ({e})")))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(ConfigError::key(format!("{key}.webhook_url"), "must be an http(s) URL"));
-        }
-        if !template.ends_with(".json.hbs") {
-            return Err(ConfigError::key(
-                format!("{key}.template"),
-                "a Slack template is JSON: name it *.json.hbs",
-            ));
-        }
-        let template = renderer
-            .load_file(Format::SlackJson, template)
-            .map_err(|e| ConfigError::key(format!("{key}.template"), e.to_string()))?;
+        super::chat::http_url(&format!("{key}.webhook_url"), webhook_url)?;
+        let template = super::chat::json_template(key, template, Format::SlackJson, renderer)?;
         Ok(Self {
             webhook_url: webhook_url.to_owned(),
             template,

@@ -19,8 +19,7 @@ pub fn slack(text: &str) -> String {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            '\n' | '\t' => out.push(c),
-            c if c.is_control() || is_bidi_control(c) => {}
+            c if is_dropped(c) => {}
             c => out.push(c),
         }
     }
@@ -42,6 +41,80 @@ fn is_bidi_control(c: char) -> bool {
 /// Slack text inside a JSON body.
 pub fn slack_json(text: &str) -> String {
     json(&slack(text))
+}
+
+/// Discord markdown: every character that starts a mention (`@everyone`,
+/// `<@123>`, `<@&123>`, `<#1>`), a masked link, emphasis, a spoiler, code,
+/// a quote or a heading is backslash-escaped, which Discord shows as the
+/// character itself. Pings are also off in the body (`allowed_mentions`).
+pub fn discord(text: &str) -> String {
+    markdown(text, &['\\', '*', '_', '~', '`', '|', '<', '>', '@', '#', '[', ']'])
+}
+
+/// Adaptive Card text (Teams): its markdown subset is emphasis, links and
+/// lists, so those characters are backslash-escaped; the card shows no HTML.
+/// A line break needs a blank line in card markdown, so caller text keeps
+/// its lines.
+pub fn teams(text: &str) -> String {
+    markdown(text, &['\\', '*', '_', '[', ']']).replace('\n', "\n\n")
+}
+
+/// Telegram's HTML parse mode: HTML escaping (Telegram knows these and all
+/// numeric entities, and counts each as one character), without the
+/// control and bidi characters.
+pub fn telegram_html(text: &str) -> String {
+    html(&text.chars().filter(|&c| !is_dropped(c)).collect::<String>())
+}
+
+pub fn discord_json(text: &str) -> String {
+    json(&discord(text))
+}
+
+pub fn teams_json(text: &str) -> String {
+    json(&teams(text))
+}
+
+pub fn telegram_json(text: &str) -> String {
+    json(&telegram_html(text))
+}
+
+/// Backslash-escapes `special` everywhere, and list markers (`- `, `+ `,
+/// `1. `, `1) `) at the start of a line; drops control and bidi characters.
+fn markdown(text: &str, special: &[char]) -> String {
+    let chars: Vec<char> = text.chars().filter(|&c| !is_dropped(c)).collect();
+    let spaced = |i: usize| chars.get(i).is_none_or(|c| c.is_whitespace());
+    let mut out = String::with_capacity(text.len() + 8);
+    // Only spaces since the line began: a list marker here would be markup.
+    let mut line_start = true;
+    let mut i = 0;
+    while let Some(&c) = chars.get(i) {
+        if line_start && c.is_ascii_digit() {
+            let digits = chars[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+            out.extend(&chars[i..i + digits]);
+            i += digits;
+            if let Some(&mark @ ('.' | ')')) = chars.get(i)
+                && spaced(i + 1)
+            {
+                out.push('\\');
+                out.push(mark);
+                i += 1;
+            }
+            line_start = false;
+            continue;
+        }
+        if special.contains(&c) || (line_start && matches!(c, '-' | '+') && spaced(i + 1)) {
+            out.push('\\');
+        }
+        out.push(c);
+        line_start = c == '\n' || (line_start && c == ' ');
+        i += 1;
+    }
+    out
+}
+
+/// Control characters but line breaks and tabs, and bidi overrides.
+fn is_dropped(c: char) -> bool {
+    (c.is_control() && c != '\n' && c != '\t') || is_bidi_control(c)
 }
 
 /// HTML element content and quoted attribute values.
@@ -92,6 +165,34 @@ mod tests {
     fn slack_and_terminal_text_lose_control_characters() {
         assert_eq!(slack("a\u{1b}[31mb\u{7}\u{0}\u{202E}c\nd\te"), "a[31mbc\nd\te");
         assert_eq!(terminal("Eve\u{1b}[31m\r\nX\u{202E}"), "Eve [31m  X ");
+    }
+
+    #[test]
+    fn discord_markup_and_mentions_are_escaped() {
+        assert_eq!(
+            discord("@everyone <@123> <@&9> [x](https://e.test) *b* _i_ ~s~ `c` ||sp|| \\ a-b (0)"),
+            r"\@everyone \<\@123\> \<\@&9\> \[x\](https://e.test) \*b\* \_i\_ \~s\~ \`c\` \|\|sp\|\| \\ a-b (0)"
+        );
+        assert_eq!(
+            discord("# h\n> q\n- l\n-# s\n 12. n +31 6"),
+            "\\# h\n\\> q\n\\- l\n-\\# s\n 12\\. n +31 6"
+        );
+    }
+
+    #[test]
+    fn teams_links_emphasis_and_lists_are_escaped() {
+        assert_eq!(
+            teams("[click](https://evil.test) **b** _i_ a-b 3.5\n- x\n2) y\u{202E}\u{7}"),
+            "\\[click\\](https://evil.test) \\*\\*b\\*\\* \\_i\\_ a-b 3.5\n\n\\- x\n\n2\\) y"
+        );
+    }
+
+    #[test]
+    fn telegram_html_escapes_tags_and_entities() {
+        assert_eq!(
+            telegram_json("<b>\"x\" & y</b>\n"),
+            r#"&lt;b&gt;&quot;x&quot; &amp; y&lt;/b&gt;\n"#
+        );
     }
 
     #[test]

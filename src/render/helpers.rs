@@ -102,7 +102,7 @@ impl HelperDef for Phone {
 }
 
 /// `{{json value}}` writes a JSON value as is (never quoted again); in a
-/// Slack body its strings are Slack-escaped first.
+/// chat vendor's body its strings get that vendor's markup escaping first.
 struct Json {
     format: Format,
 }
@@ -117,9 +117,9 @@ impl HelperDef for Json {
         out: &mut dyn Output,
     ) -> HelperResult {
         let value = h.param(0).map(|p| p.value().clone()).unwrap_or(Value::Null);
-        let value = match self.format {
-            Format::SlackJson => map_strings(value, &super::escape::slack),
-            _ => value,
+        let value = match self.format.markup_escape() {
+            Some(escape) => map_strings(value, &escape),
+            None => value,
         };
         let text = value.to_string();
         let text = match self.format {
@@ -156,8 +156,9 @@ fn duration(params: &[&Value]) -> Result<Value, String> {
 }
 
 /// `{{truncate text 200}}`: at most that many characters, the last one
-/// "…" when text was cut; never splits a character. In a Slack body the
-/// count is taken after Slack escaping, which is what Slack's limits see.
+/// "…" when text was cut; never splits a character. In a Slack, Discord or
+/// Teams body the count is taken after the vendor's escaping, which is what
+/// its limits see.
 struct Truncate {
     format: Format,
 }
@@ -175,40 +176,43 @@ impl HelperDef for Truncate {
             .and_then(|p| p.value().as_u64())
             .ok_or_else(|| RenderErrorReason::Other("truncate: needs a character count".into()))?;
         let text = h.param(0).map(|p| render_text(p.value())).unwrap_or_default();
-        let width = |c: char| match (self.format, c) {
-            (Format::SlackJson, '&') => 5,
-            (Format::SlackJson, '<' | '>') => 4,
-            _ => 1,
+        let limit = limit as usize;
+        let cut = match self.format.markup_escape() {
+            // Telegram's entities count as one character each.
+            Some(escape) if self.format != Format::TelegramJson => {
+                truncate_measured(&text, limit, |s| escape(s).chars().count())
+            }
+            _ => truncate_chars(&text, limit),
         };
-        Ok(ScopedJson::Derived(Value::String(truncate_weighted(
-            &text,
-            limit as usize,
-            width,
-        ))))
+        Ok(ScopedJson::Derived(Value::String(cut)))
     }
 }
 
 pub fn truncate_chars(text: &str, limit: usize) -> String {
-    truncate_weighted(text, limit, |_| 1)
+    truncate_measured(text, limit, |s| s.chars().count())
 }
 
-fn truncate_weighted(text: &str, limit: usize, width: impl Fn(char) -> usize) -> String {
-    if text.chars().map(&width).sum::<usize>() <= limit {
+/// The longest prefix whose `measure` (which only grows with the text),
+/// plus the "…", is within `limit`.
+fn truncate_measured(text: &str, limit: usize, measure: impl Fn(&str) -> usize) -> String {
+    if measure(text) <= limit {
         return text.to_owned();
     }
-    let mut kept = String::new();
-    let mut used = 1; // the "…"
-    for c in text.chars() {
-        used += width(c);
-        if used > limit {
-            break;
+    if limit == 0 {
+        return String::new();
+    }
+    let starts: Vec<usize> = text.char_indices().map(|(i, _)| i).collect();
+    // Binary search for the longest prefix (in characters) that fits.
+    let (mut fits, mut too_long) = (0, starts.len());
+    while too_long - fits > 1 {
+        let mid = (fits + too_long) / 2;
+        if measure(&text[..starts[mid]]) < limit {
+            fits = mid;
+        } else {
+            too_long = mid;
         }
-        kept.push(c);
     }
-    if limit > 0 {
-        kept.push('…');
-    }
-    kept
+    format!("{}…", &text[..starts[fits]])
 }
 
 /// `{{default caller_name "Unknown caller"}}`: the fallback for null,
@@ -277,11 +281,13 @@ mod tests {
     }
 
     #[test]
-    fn slack_truncation_counts_escaped_characters() {
-        let slack_width = |c: char| if c == '&' { 5 } else { 1 };
-        assert_eq!(truncate_weighted("a&b&c", 8, slack_width), "a&b…");
-        assert_eq!(truncate_weighted("a&b&c", 7, slack_width), "a&…");
-        assert_eq!(truncate_weighted("a&b", 7, slack_width), "a&b");
+    fn vendor_truncation_counts_escaped_characters() {
+        let slack = |s: &str| crate::render::escape_slack(s).chars().count();
+        assert_eq!(truncate_measured("a&b&c", 8, slack), "a&b…");
+        assert_eq!(truncate_measured("a&b&c", 7, slack), "a&…");
+        assert_eq!(truncate_measured("a&b", 7, slack), "a&b");
+        let discord = |s: &str| super::super::escape::discord(s).chars().count();
+        assert_eq!(truncate_measured("@@@@@", 6, discord), "@@…");
     }
 
     #[test]

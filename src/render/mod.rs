@@ -28,6 +28,13 @@ pub enum Format {
     Json,
     /// A Slack message body: JSON-escaped and Slack-escaped.
     SlackJson,
+    /// A Discord webhook body: JSON-escaped, Discord markdown escaped.
+    DiscordJson,
+    /// An Adaptive Card for Teams: JSON-escaped, card markdown escaped.
+    TeamsJson,
+    /// A Telegram `sendMessage` body in HTML parse mode: JSON-escaped and
+    /// HTML-escaped.
+    TelegramJson,
     Html,
     /// A URL: values percent-encoded, so they stay inside their component.
     Url,
@@ -36,7 +43,16 @@ pub enum Format {
 }
 
 impl Format {
-    const ALL: [Format; 5] = [Format::Json, Format::SlackJson, Format::Html, Format::Url, Format::Text];
+    const ALL: [Format; 8] = [
+        Format::Json,
+        Format::SlackJson,
+        Format::DiscordJson,
+        Format::TeamsJson,
+        Format::TelegramJson,
+        Format::Html,
+        Format::Url,
+        Format::Text,
+    ];
 
     /// The format a template file is written in, from its name.
     pub fn of_file(path: &str) -> Self {
@@ -49,18 +65,50 @@ impl Format {
         }
     }
 
+    /// The format of a file in the template folder: a chat vendor's
+    /// folder (`slack/`, `discord/`, …) holds that vendor's bodies.
+    pub fn of_template(path: &str) -> Self {
+        let vendor = match path.split('/').next() {
+            Some("slack") => Self::SlackJson,
+            Some("discord") => Self::DiscordJson,
+            Some("teams") => Self::TeamsJson,
+            Some("telegram") => Self::TelegramJson,
+            _ => return Self::of_file(path),
+        };
+        match Self::of_file(path) {
+            Self::Json => vendor,
+            other => other,
+        }
+    }
+
     fn escape_fn(self) -> fn(&str) -> String {
         match self {
             Self::Json => escape::json,
             Self::SlackJson => escape::slack_json,
+            Self::DiscordJson => escape::discord_json,
+            Self::TeamsJson => escape::teams_json,
+            Self::TelegramJson => escape::telegram_json,
             Self::Html => escape::html,
             Self::Url => escape::url_component,
             Self::Text => |s: &str| s.to_owned(),
         }
     }
 
-    fn is_json(self) -> bool {
-        matches!(self, Self::Json | Self::SlackJson)
+    pub fn is_json(self) -> bool {
+        !matches!(self, Self::Html | Self::Url | Self::Text)
+    }
+
+    /// The vendor markup escaping inside a JSON body, whose output is what
+    /// the vendor's length limits count (Telegram counts the text after
+    /// parsing its entities, so its HTML escaping adds nothing).
+    fn markup_escape(self) -> Option<fn(&str) -> String> {
+        match self {
+            Self::SlackJson => Some(escape::slack),
+            Self::DiscordJson => Some(escape::discord),
+            Self::TeamsJson => Some(escape::teams),
+            Self::TelegramJson => Some(escape::telegram_html),
+            Self::Json | Self::Html | Self::Url | Self::Text => None,
+        }
     }
 }
 

@@ -214,14 +214,22 @@ pub async fn received(server: &wiremock::MockServer, n: usize) -> Vec<wiremock::
 
 /// Validates `instance` against a JSON Schema file from shared/contracts.
 pub fn assert_valid(schema_file: &str, instance: &Value) {
-    let schema: Value =
-        serde_json::from_slice(&std::fs::read(repo_path("../shared/contracts").join(schema_file)).unwrap()).unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
+    assert_valid_against(schema_file, &contract(schema_file), instance);
+}
+
+/// A JSON file from shared/contracts.
+pub fn contract(file: &str) -> Value {
+    serde_json::from_slice(&std::fs::read(repo_path("../shared/contracts").join(file)).unwrap()).unwrap()
+}
+
+/// Validates `instance` against `schema`, named `name` in the message.
+pub fn assert_valid_against(name: &str, schema: &Value, instance: &Value) {
+    let validator = jsonschema::validator_for(schema).unwrap();
     let errors: Vec<String> = validator
         .iter_errors(instance)
         .map(|e| format!("{} at {}", e, e.instance_path()))
         .collect();
-    assert!(errors.is_empty(), "{schema_file}: {errors:#?}\n{instance:#}");
+    assert!(errors.is_empty(), "{name}: {errors:#?}\n{instance:#}");
 }
 
 /// Validates `instance` against one `$defs` entry of a contracts schema.

@@ -1,0 +1,155 @@
+//! Telegram Bot API `sendMessage` in HTML parse mode: the chat and the
+//! parse mode set by code, the text within 4096 characters as Telegram
+//! counts them (after parsing tags and entities).
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::config::{ChatId, ConfigError};
+
+/// About one message a second to one chat; bursts get 429s.
+pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Telegram counts in UTF-16 code units, which is never fewer than characters.
+const TEXT_MAX: usize = 4096;
+
+/// `<base>/bot<token>/sendMessage`. The URL holds the token: it is a
+/// secret (see `Config::load`), so it is redacted wherever it is recorded.
+pub fn send_message_url(key: &str, base: &url::Url, token: &str) -> Result<String, ConfigError> {
+    let token = token.trim();
+    // Checked before it goes into a path; the message never shows it.
+    if token.is_empty()
+        || !token
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '_' | '-'))
+    {
+        return Err(ConfigError::key(
+            format!("{key}.bot_token"),
+            "is not a bot token from @BotFather (digits, a colon, letters)",
+        ));
+    }
+    Ok(format!(
+        "{}/bot{token}/sendMessage",
+        base.as_str().trim_end_matches('/')
+    ))
+}
+
+/// A numeric chat id, or a public channel's `@username`.
+pub fn chat_id(key: &str, value: &ChatId) -> Result<Value, ConfigError> {
+    let value = match value {
+        ChatId::Number(id) => return Ok(json!(id)),
+        ChatId::Text(text) => text.trim(),
+    };
+    if let Ok(id) = value.parse::<i64>() {
+        return Ok(json!(id));
+    }
+    if value.len() > 1 && value.starts_with('@') {
+        return Ok(json!(value));
+    }
+    Err(ConfigError::key(
+        format!("{key}.chat_id"),
+        "is neither a chat id (e.g. -1001234567890) nor a @channelusername",
+    ))
+}
+
+pub fn finish(mut body: Value, chat_id: Value) -> Result<Value, String> {
+    let Value::Object(map) = &mut body else {
+        return Err("a Telegram template renders a JSON object".into());
+    };
+    map.insert("chat_id".into(), chat_id);
+    // Values were escaped for HTML; another mode would read them as its markup.
+    map.insert("parse_mode".into(), json!("HTML"));
+    let Some(Value::String(text)) = map.get_mut("text") else {
+        return Err("a Telegram template renders a \"text\" string".into());
+    };
+    let (length, ..) = scan(text, usize::MAX);
+    if length == 0 {
+        return Err("the message text is empty".into());
+    }
+    if length > TEXT_MAX {
+        *text = cut(text, TEXT_MAX);
+    }
+    Ok(body)
+}
+
+/// The text cut to `limit` visible units with "…", its open tags closed.
+fn cut(html: &str, limit: usize) -> String {
+    let (_, end, open) = scan(html, limit - 1);
+    let mut out = format!("{}…", &html[..end]);
+    for name in open.iter().rev() {
+        out.push_str(&format!("</{name}>"));
+    }
+    out
+}
+
+/// Walks `html` while the visible text fits in `budget` UTF-16 units (a tag
+/// counts none, an entity one): the units used, the byte offset reached and
+/// the tags still open there.
+fn scan(html: &str, budget: usize) -> (usize, usize, Vec<&str>) {
+    let (mut used, mut at, mut open) = (0, 0, Vec::new());
+    while let Some(c) = html[at..].chars().next() {
+        let rest = &html[at..];
+        let (len, units) = if c == '<'
+            && let Some(end) = rest.find('>')
+        {
+            match rest[1..end].strip_prefix('/') {
+                Some(_) => drop(open.pop()),
+                None => open.push(rest[1..end].split_whitespace().next().unwrap_or_default()),
+            }
+            (end + 1, 0)
+        } else if c == '&'
+            && let Some(end) = rest.bytes().take(12).position(|b| b == b';')
+        {
+            (end + 1, 1)
+        } else {
+            (c.len_utf8(), c.len_utf16())
+        };
+        if used + units > budget {
+            break;
+        }
+        used += units;
+        at += len;
+    }
+    (used, at, open)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn length_is_counted_after_tags_and_entities() {
+        assert_eq!(scan("<b>a &amp; b</b> 🔥", usize::MAX).0, 8);
+    }
+
+    #[test]
+    fn a_cut_keeps_entities_whole_and_closes_tags() {
+        assert_eq!(cut("<b>Zoë &amp; co</b> rest", 6), "<b>Zoë &amp;…</b>");
+        assert_eq!(cut("<i>🔥🔥🔥</i>", 4), "<i>🔥…</i>");
+    }
+
+    #[test]
+    fn chat_and_parse_mode_are_set_by_code() {
+        let body = finish(json!({"text": "<b>x</b>", "parse_mode": "MarkdownV2"}), json!(-100)).unwrap();
+        assert_eq!(body, json!({"text": "<b>x</b>", "parse_mode": "HTML", "chat_id": -100}));
+        let long = finish(json!({"text": "é".repeat(5000)}), json!(1)).unwrap();
+        assert_eq!(long["text"].as_str().unwrap().chars().count(), 4096);
+    }
+
+    #[test]
+    fn the_token_is_checked_and_never_shown() {
+        let base = url::Url::parse("https://api.telegram.org").unwrap();
+        assert_eq!(
+            send_message_url("d", &base, "123:AbC_d-e").unwrap(),
+            "https://api.telegram.org/bot123:AbC_d-e/sendMessage"
+        );
+        let err = send_message_url("d", &base, "123:a/../x").unwrap_err().to_string();
+        assert!(!err.contains("123:a"), "{err}");
+        let text = |t: &str| chat_id("d", &ChatId::Text(t.into())).ok();
+        assert_eq!(
+            (text("@channel"), text("-100"), text("channel")),
+            (Some(json!("@channel")), Some(json!(-100)), None)
+        );
+    }
+}
