@@ -209,7 +209,7 @@ impl Metrics {
 pub struct MetricsState {
     pub metrics: std::sync::Arc<Metrics>,
     pub store: Store,
-    pub destinations: Vec<String>,
+    pub live: std::sync::Arc<crate::live::Live>,
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -219,7 +219,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 async fn scrape(state: web::Data<MetricsState>) -> HttpResponse {
     let now = now_ms();
     match state.store.queue_stats(now).await {
-        Ok(stats) => state.metrics.set_queue(&state.destinations, &stats, now),
+        Ok(stats) => {
+            let destinations: Vec<String> = state.live.current().pipeline.destinations.keys().cloned().collect();
+            state.metrics.set_queue(&destinations, &stats, now);
+        }
         Err(error) => tracing::warn!(%error, "reading queue figures for /metrics failed"),
     }
     let mut text = String::new();

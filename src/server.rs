@@ -5,23 +5,22 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::{App, HttpServer, dev::Server, web};
-use tokio::task::JoinSet;
 
 use crate::admin::api::AdminState;
 use crate::auth::Token;
 use crate::config::{Config, ConfigError};
 use crate::dispatch::{Dispatcher, Wakers};
 use crate::ingest::{self, BodyLimits, IngestState};
+use crate::live::{Current, Live};
 use crate::metrics::{Metrics, MetricsState};
 use crate::pipeline::Pipeline;
+use crate::reload::Reloader;
 use crate::store::{ServeLock, Store};
 
 pub struct Application {
     port: u16,
     server: Server,
     dispatcher: Arc<Dispatcher>,
-    /// Dispatcher loops; dropped (and so stopped) with the application.
-    _dispatch: JoinSet<()>,
     store: Store,
     shutdown_timeout: std::time::Duration,
     _lock: ServeLock,
@@ -32,7 +31,7 @@ pub struct Application {
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         config.require_source_tokens()?;
-        let pipeline = Arc::new(Pipeline::build(&config)?);
+        let pipeline = Pipeline::build(&config)?;
         let jobs = crate::jobs::build(&config.settings, |name| pipeline.destinations.contains_key(name))
             .map_err(|e| config.error(e))?;
         let settings = &config.settings;
@@ -47,26 +46,43 @@ impl Application {
             tracing::info!(released, "resuming deliveries left in flight by the last run");
         }
 
-        let wakers = Wakers::new(pipeline.destinations.keys());
+        let configured = pipeline.destinations.keys().cloned().collect();
+        let dead = store
+            .dead_letter_unconfigured(configured, crate::store::now_ms())
+            .await?;
+        if dead > 0 {
+            tracing::warn!(
+                dead,
+                "pending deliveries to destinations no longer configured were dead-lettered"
+            );
+        }
+
+        let live = Arc::new(Live::new(Current::new(&config, pipeline)));
+        let wakers = Wakers::default();
         let metrics = Arc::new(Metrics::default());
         let dispatcher = Dispatcher::new(
             store.clone(),
-            Arc::clone(&pipeline),
-            config.secrets.clone(),
+            Arc::clone(&live),
             settings.delivery.clone(),
             wakers.clone(),
             Arc::clone(&metrics),
         );
-        let dispatch = dispatcher.spawn();
-        let jobs = crate::jobs::start(jobs, store.clone(), Arc::clone(&pipeline)).await?;
+        dispatcher.start().await;
+        let jobs = crate::jobs::start(jobs, store.clone(), Arc::clone(&live.current().pipeline)).await?;
+        let reloader = Arc::new(Reloader::new(
+            config.file.clone(),
+            Arc::clone(&live),
+            Arc::clone(&dispatcher),
+            store.clone(),
+        ));
+        reloader.on_sighup()?;
 
         let limits = BodyLimits {
             max_body: settings.server.max_body.as_u64(),
             max_decoded: settings.server.max_decompressed_body.as_u64(),
         };
         let ingest_state = web::Data::new(IngestState::new(
-            &settings.sources,
-            Arc::clone(&pipeline),
+            Arc::clone(&live),
             store.clone(),
             wakers,
             limits,
@@ -75,13 +91,14 @@ impl Application {
         let metrics_state = web::Data::new(MetricsState {
             metrics,
             store: store.clone(),
-            destinations: pipeline.destinations.keys().cloned().collect(),
+            live,
         });
         let store_data = web::Data::new(store.clone());
         let admin_token = settings.admin.token.trim();
         let admin_state = web::Data::new(AdminState {
             token: (!admin_token.is_empty()).then(|| Token::new(admin_token)),
             store: store.clone(),
+            reloader,
         });
         let listener = TcpListener::bind(&settings.server.listen).map_err(|e| {
             config.error(ConfigError::key(
@@ -111,7 +128,6 @@ impl Application {
             port,
             server,
             dispatcher,
-            _dispatch: dispatch,
             store,
             shutdown_timeout: settings.server.shutdown_timeout,
             _jobs: jobs,
@@ -131,7 +147,6 @@ impl Application {
         self.server.await?;
         tracing::info!("stopping: letting deliveries in flight finish");
         let unfinished = self.dispatcher.stop(self.shutdown_timeout).await;
-        drop(self._dispatch);
         match self.store.release_leases().await {
             Ok(released) if unfinished > 0 || released > 0 => {
                 tracing::warn!(

@@ -13,6 +13,7 @@ pub struct AdminState {
     /// None: the admin API is off.
     pub token: Option<Token>,
     pub store: Store,
+    pub reloader: std::sync::Arc<crate::reload::Reloader>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +24,8 @@ pub enum AdminError {
     Unauthorised,
     #[error("{0}")]
     BadRequest(String),
+    #[error("the new config was refused; the one in force stays: {0}")]
+    Refused(String),
     #[error("{0} not found")]
     NotFound(String),
     #[error("the store could not be read; try again")]
@@ -35,6 +38,7 @@ impl ResponseError for AdminError {
             Self::Off | Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Unauthorised => StatusCode::UNAUTHORIZED,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Store => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -62,7 +66,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/calls", web::get().to(calls))
             .route("/calls/{id}", web::get().to(call))
             .route("/deliveries", web::get().to(deliveries))
-            .route("/replay", web::post().to(replay)),
+            .route("/replay", web::post().to(replay))
+            .route("/reload", web::post().to(reload)),
     );
 }
 
@@ -166,4 +171,12 @@ async fn replay(
     };
     let replayed = state.store.replay(which, now_ms()).await?;
     Ok(HttpResponse::Ok().json(json!({"replayed": replayed})))
+}
+
+/// Reloads the config file; 422 with the reason when it is refused.
+async fn reload(request: HttpRequest, state: web::Data<AdminState>) -> Result<HttpResponse, AdminError> {
+    authorise(&request, &state)?;
+    let outcome = state.reloader.reload().await;
+    state.reloader.log(&outcome);
+    Ok(HttpResponse::Ok().json(outcome.map_err(AdminError::Refused)?))
 }

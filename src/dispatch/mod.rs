@@ -7,20 +7,20 @@ mod backoff;
 mod reminder;
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 use tokio::sync::{Notify, Semaphore};
-use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use backoff::Backoff;
 
 use crate::call::{CallSummary, phone};
-use crate::config::{DeliverySettings, Secrets};
+use crate::config::DeliverySettings;
 use crate::destinations::{Outcome, Rendered};
+use crate::live::{Current, Live};
 use crate::metrics::Metrics;
 use crate::pipeline::{CallMeta, Pipeline, Route};
 use crate::store::{AttemptRecord, Claimed, NextStep, Store, now_ms};
@@ -30,36 +30,33 @@ const CLAIM_ROUNDS: usize = 4;
 /// …and never more than this many deliveries.
 const MAX_CLAIM: usize = 256;
 
-/// Wakes a destination's workers when ingest planned work for it.
+/// Wakes a destination's workers when ingest planned work for it; one
+/// per destination name, made on first use (a reload may add names).
 #[derive(Clone, Default)]
-pub struct Wakers(Arc<HashMap<String, Arc<Notify>>>);
+pub struct Wakers(Arc<Mutex<HashMap<String, Arc<Notify>>>>);
 
 impl Wakers {
-    pub fn new<'a>(destinations: impl IntoIterator<Item = &'a String>) -> Self {
-        Self(Arc::new(
-            destinations
-                .into_iter()
-                .map(|d| (d.clone(), Arc::new(Notify::new())))
-                .collect(),
-        ))
+    pub fn wake(&self, destination: &str) {
+        self.of(destination).notify_one();
     }
 
-    pub fn wake(&self, destination: &str) {
-        if let Some(notify) = self.0.get(destination) {
-            notify.notify_one();
-        }
+    fn of(&self, destination: &str) -> Arc<Notify> {
+        let mut wakers = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        Arc::clone(wakers.entry(destination.to_owned()).or_default())
     }
 }
 
 pub struct Dispatcher {
     store: Store,
-    pipeline: Arc<Pipeline>,
-    secrets: Secrets,
+    live: Arc<Live>,
     settings: DeliverySettings,
     wakers: Wakers,
     metrics: Arc<Metrics>,
     /// Cancelled when the daemon stops: loops stop claiming.
     stopping: CancellationToken,
+    /// The running loops, one per destination, and what stops them (a
+    /// reload starts a new set).
+    loops: tokio::sync::Mutex<(CancellationToken, TaskTracker)>,
     /// Attempts in flight, awaited (within a bound) on the way out.
     in_flight: TaskTracker,
 }
@@ -67,20 +64,19 @@ pub struct Dispatcher {
 impl Dispatcher {
     pub fn new(
         store: Store,
-        pipeline: Arc<Pipeline>,
-        secrets: Secrets,
+        live: Arc<Live>,
         settings: DeliverySettings,
         wakers: Wakers,
         metrics: Arc<Metrics>,
     ) -> Arc<Self> {
         Arc::new(Self {
             store,
-            pipeline,
-            secrets,
+            live,
             settings,
             wakers,
             metrics,
             stopping: CancellationToken::new(),
+            loops: tokio::sync::Mutex::new((CancellationToken::new(), TaskTracker::new())),
             in_flight: TaskTracker::new(),
         })
     }
@@ -97,27 +93,36 @@ impl Dispatcher {
         0
     }
 
-    /// Runs one loop per destination until the returned set is dropped.
-    pub fn spawn(self: &Arc<Self>) -> JoinSet<()> {
-        let mut loops = JoinSet::new();
-        for (name, route) in &self.pipeline.destinations {
+    /// (Re)starts one loop per destination of the config in force. Loops of
+    /// an earlier config stop claiming first; their attempts in flight
+    /// finish as they are.
+    pub async fn start(self: &Arc<Self>) {
+        let mut loops = self.loops.lock().await;
+        let (old, running) = &*loops;
+        old.cancel();
+        running.close();
+        running.wait().await;
+        let stop = self.stopping.child_token();
+        let tracker = TaskTracker::new();
+        for (name, route) in &self.live.current().pipeline.destinations {
             let this = Arc::clone(self);
             let name = name.clone();
             let slots = Arc::new(Semaphore::new(route.concurrency));
-            loops.spawn(async move { this.run_destination(name, slots).await });
+            let until = stop.clone();
+            tracker.spawn(async move { this.run_destination(name, slots, until).await });
         }
-        loops
+        *loops = (stop, tracker);
     }
 
-    async fn run_destination(self: Arc<Self>, destination: String, slots: Arc<Semaphore>) {
-        let notify = self.wakers.0.get(&destination).cloned().unwrap_or_default();
+    async fn run_destination(self: Arc<Self>, destination: String, slots: Arc<Semaphore>, stop: CancellationToken) {
+        let notify = self.wakers.of(&destination);
         let concurrency = slots.available_permits();
         // Claim a few rounds of work at once, so a claim (one commit) is
         // not paid per send; the lease covers waiting for a slot too.
         let batch = (concurrency * CLAIM_ROUNDS).min(MAX_CLAIM) as i64;
         let per_send = self.settings.timeout + self.settings.connect_timeout;
         let lease_ms = (per_send * (CLAIM_ROUNDS as u32 + 1) + Duration::from_secs(30)).as_millis() as i64;
-        while !self.stopping.is_cancelled() {
+        while !stop.is_cancelled() {
             let claimed = match self.store.claim(&destination, now_ms(), lease_ms, batch).await {
                 Ok(claimed) => claimed,
                 Err(error) => {
@@ -130,18 +135,29 @@ impl Dispatcher {
                 tokio::select! {
                     _ = notify.notified() => {}
                     _ = tokio::time::sleep(wait) => {}
-                    _ = self.stopping.cancelled() => {}
+                    _ = stop.cancelled() => {}
                 }
                 continue;
             }
-            for delivery in claimed {
-                // Claimed but not started when stopping: the lease is
-                // released on the way out.
+            let mut claimed = claimed.into_iter();
+            while let Some(delivery) = claimed.next() {
                 let permit = tokio::select! {
-                    permit = Arc::clone(&slots).acquire_owned() => permit,
-                    _ = self.stopping.cancelled() => return,
+                    biased;
+                    _ = stop.cancelled() => None,
+                    permit = Arc::clone(&slots).acquire_owned() => permit.ok(),
                 };
-                let Ok(permit) = permit else { return };
+                let Some(permit) = permit else {
+                    // Claimed but not started: hand them back at once, so
+                    // the next loop (after a reload) need not wait out the lease.
+                    let unstarted: Vec<i64> = std::iter::once(delivery)
+                        .chain(claimed)
+                        .map(|d| d.delivery_id)
+                        .collect();
+                    if let Err(error) = self.store.release(unstarted).await {
+                        tracing::warn!(%destination, %error, "handing back claimed deliveries failed: they wait for their lease");
+                    }
+                    return;
+                };
                 let this = Arc::clone(&self);
                 self.in_flight.spawn(async move {
                     let (next, record) = this.attempt(&delivery).await;
@@ -165,10 +181,11 @@ impl Dispatcher {
 
     /// Renders and sends one delivery; says what happened and what next.
     async fn attempt(&self, delivery: &Claimed) -> (NextStep, AttemptRecord) {
+        let current = self.live.current();
         let started_at = now_ms();
         let clock = Instant::now();
         let attempt_number = delivery.attempts as u32 + 1;
-        let late = match self.reminder_gate(delivery, started_at) {
+        let late = match reminder_gate(&current.pipeline, delivery, started_at) {
             Ok(reminder::Gate::Send { late }) => late,
             Ok(reminder::Gate::Missed(reason)) => {
                 tracing::warn!(call_id = %delivery.call_id, destination = %delivery.destination, %reason, "reminder missed");
@@ -187,9 +204,8 @@ impl Dispatcher {
                 return (NextStep::Dead(reason), record);
             }
         };
-        let prepared = self
-            .route(&delivery.destination)
-            .and_then(|route| Ok((route, self.render(delivery, late)?)));
+        let prepared = configured_route(&current.pipeline, &delivery.destination)
+            .and_then(|route| Ok((route, render(&current, delivery, late)?)));
         match prepared {
             Err(reason) => (
                 NextStep::Dead(reason.clone()),
@@ -203,7 +219,7 @@ impl Dispatcher {
             Ok((route, mut rendered)) => {
                 rendered.resume(delivery.progress.clone());
                 let report = route.destination.send(&rendered).await;
-                let error = report.error.as_deref().map(|e| self.secrets.redact(e));
+                let error = report.error.as_deref().map(|e| current.secrets.redact(e));
                 let next = match report.outcome {
                     Outcome::Delivered => NextStep::Delivered,
                     Outcome::Permanent => NextStep::Dead(error.clone().unwrap_or_default()),
@@ -211,6 +227,17 @@ impl Dispatcher {
                         "gave up after {attempt_number} attempts: {}",
                         error.clone().unwrap_or_default()
                     )),
+                    // Removed by a reload while this attempt ran: no loop
+                    // would ever try it again.
+                    Outcome::Retry { .. }
+                        if configured_route(&self.live.current().pipeline, &delivery.destination).is_err() =>
+                    {
+                        NextStep::Dead(format!(
+                            "destination `{}` is no longer configured (last try: {})",
+                            delivery.destination,
+                            error.clone().unwrap_or_default()
+                        ))
+                    }
                     Outcome::Retry { after } => {
                         let delay = self.backoff().delay(attempt_number, after);
                         NextStep::RetryAt(now_ms() + delay.as_millis() as i64)
@@ -221,8 +248,8 @@ impl Dispatcher {
                     duration_ms: clock.elapsed().as_millis() as i64,
                     status: report.status,
                     error,
-                    request: Some(self.secrets.redact(&rendered.describe())),
-                    response: report.response.as_deref().map(|r| self.secrets.redact(r)),
+                    request: Some(current.secrets.redact(&rendered.describe())),
+                    response: report.response.as_deref().map(|r| current.secrets.redact(r)),
                     progress: report.progress,
                 };
                 (next, record)
@@ -259,56 +286,6 @@ impl Dispatcher {
         }
     }
 
-    fn route(&self, destination: &str) -> Result<&Route, String> {
-        self.pipeline
-            .destinations
-            .get(destination)
-            .ok_or_else(|| format!("destination `{destination}` is no longer configured"))
-    }
-
-    /// For a reminder, whether to send it (and whether late); a call always goes.
-    fn reminder_gate(&self, delivery: &Claimed, now: i64) -> Result<reminder::Gate, String> {
-        let Some(name) = &delivery.reminder else {
-            return Ok(reminder::Gate::Send { late: false });
-        };
-        let settings = self
-            .pipeline
-            .reminders
-            .get(name)
-            .ok_or_else(|| format!("reminder `{name}` is no longer configured"))?;
-        Ok(reminder::gate(delivery.due_at, now, delivery.attempts, settings.grace))
-    }
-
-    fn render(&self, delivery: &Claimed, late: bool) -> Result<Rendered, String> {
-        let region = self.pipeline.region;
-        let stored = (&delivery.caller_phone_e164, &delivery.caller_phone_country);
-        let call = CallSummary::parse_with(delivery.payload.as_bytes(), |number| match stored {
-            (Some(e164), Some(country)) => Some(phone::Normalised {
-                e164: e164.clone(),
-                country: Some(country.clone()),
-            }),
-            (Some(_), None) => phone::normalise(number, region),
-            (None, _) => None,
-        })
-        .map_err(|e| format!("stored call cannot be read: {e}"))?;
-        let meta = CallMeta {
-            call_id: &delivery.call_id,
-            source: &delivery.source,
-            received_at_ms: delivery.received_at,
-        };
-        let mut context = match delivery.callback.as_deref().map(serde_json::from_str) {
-            Some(Ok(callback)) => self.pipeline.context_with(&call, &meta, callback),
-            // Stored before call-backs were kept with the call.
-            _ => self.pipeline.context(&call, &meta),
-        };
-        if let Some(name) = &delivery.reminder {
-            context["reminder"] = json!({"name": name, "late": late});
-        }
-        self.pipeline
-            .render(context, &delivery.call_id, &delivery.destination)
-            .map_err(|e| self.secrets.redact(&e.to_string()))
-    }
-
     fn backoff(&self) -> Backoff {
         Backoff {
             initial: self.settings.initial_backoff,
@@ -316,4 +293,54 @@ impl Dispatcher {
             max_retry_after: self.settings.max_retry_after,
         }
     }
+}
+
+fn configured_route<'a>(pipeline: &'a Pipeline, destination: &str) -> Result<&'a Route, String> {
+    pipeline
+        .destinations
+        .get(destination)
+        .ok_or_else(|| format!("destination `{destination}` is no longer configured"))
+}
+
+/// For a reminder, whether to send it (and whether late); a call always goes.
+fn reminder_gate(pipeline: &Pipeline, delivery: &Claimed, now: i64) -> Result<reminder::Gate, String> {
+    let Some(name) = &delivery.reminder else {
+        return Ok(reminder::Gate::Send { late: false });
+    };
+    let settings = pipeline
+        .reminders
+        .get(name)
+        .ok_or_else(|| format!("reminder `{name}` is no longer configured"))?;
+    Ok(reminder::gate(delivery.due_at, now, delivery.attempts, settings.grace))
+}
+
+fn render(current: &Current, delivery: &Claimed, late: bool) -> Result<Rendered, String> {
+    let pipeline = &current.pipeline;
+    let region = pipeline.region;
+    let stored = (&delivery.caller_phone_e164, &delivery.caller_phone_country);
+    let call = CallSummary::parse_with(delivery.payload.as_bytes(), |number| match stored {
+        (Some(e164), Some(country)) => Some(phone::Normalised {
+            e164: e164.clone(),
+            country: Some(country.clone()),
+        }),
+        (Some(_), None) => phone::normalise(number, region),
+        (None, _) => None,
+    })
+    .map_err(|e| format!("stored call cannot be read: {e}"))?;
+    let meta = CallMeta {
+        call_id: &delivery.call_id,
+        source: &delivery.source,
+        received_at_ms: delivery.received_at,
+    };
+    let mut context = match delivery.callback.as_deref().map(serde_json::from_str) {
+        Some(Ok(callback)) => pipeline.context_with(&call, &meta, callback),
+        // Stored before call-backs were kept with the call.
+        _ => pipeline.context(&call, &meta),
+    };
+    if let Some(name) = &delivery.reminder {
+        context["reminder"] = json!({"name": name, "late": late});
+    }
+    pipeline
+        .render(context, &delivery.call_id, &delivery.destination)
+        .map_err(|e| current.secrets.redact(&e.to_string()))
 }

@@ -4,7 +4,6 @@
 mod body;
 mod error;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -14,15 +13,14 @@ pub use body::BodyLimits;
 pub use error::IngestError;
 
 use crate::call::CallSummary;
-use crate::config::SourceSettings;
 use crate::dispatch::Wakers;
+use crate::live::Live;
 use crate::metrics::Metrics;
-use crate::pipeline::{CallMeta, Pipeline};
+use crate::pipeline::CallMeta;
 use crate::store::{IngestOutcome, NewCall, PlannedDelivery, Store, now_ms};
 
 pub struct IngestState {
-    tokens: HashMap<String, crate::auth::Token>,
-    pipeline: Arc<Pipeline>,
+    live: Arc<Live>,
     store: Store,
     wakers: Wakers,
     limits: BodyLimits,
@@ -30,21 +28,9 @@ pub struct IngestState {
 }
 
 impl IngestState {
-    pub fn new<'a>(
-        sources: impl IntoIterator<Item = (&'a String, &'a SourceSettings)>,
-        pipeline: Arc<Pipeline>,
-        store: Store,
-        wakers: Wakers,
-        limits: BodyLimits,
-        metrics: Arc<Metrics>,
-    ) -> Self {
-        let tokens = sources
-            .into_iter()
-            .map(|(name, s)| (name.clone(), crate::auth::Token::new(&s.token)))
-            .collect();
+    pub fn new(live: Arc<Live>, store: Store, wakers: Wakers, limits: BodyLimits, metrics: Arc<Metrics>) -> Self {
         Self {
-            tokens,
-            pipeline,
+            live,
             store,
             wakers,
             limits,
@@ -73,7 +59,7 @@ async fn receive(
     let started = std::time::Instant::now();
     let source = source.into_inner();
     // An unknown source's name is the caller's choice: not a label.
-    let label = if state.tokens.contains_key(&source) {
+    let label = if state.live.current().tokens.contains_key(&source) {
         source.clone()
     } else {
         "unknown".into()
@@ -96,7 +82,8 @@ async fn accept(
     payload: web::Payload,
     state: &IngestState,
 ) -> Result<(HttpResponse, &'static str), IngestError> {
-    let token = state
+    let current = state.live.current();
+    let token = current
         .tokens
         .get(&source)
         .ok_or_else(|| IngestError::UnknownSource(source.clone()))?;
@@ -107,7 +94,7 @@ async fn accept(
     }
     body::check_content_type(&request)?;
     let body = body::read(&request, payload, state.limits).await?;
-    let call = CallSummary::parse(&body, state.pipeline.region).map_err(|e| IngestError::BadBody(e.to_string()))?;
+    let call = CallSummary::parse(&body, current.pipeline.region).map_err(|e| IngestError::BadBody(e.to_string()))?;
 
     let id = uuid::Uuid::now_v7().to_string();
     let received_at = now_ms();
@@ -116,13 +103,13 @@ async fn accept(
         source: &source,
         received_at_ms: received_at,
     };
-    let callback = state.pipeline.resolve_callback(&call, &meta);
-    let callback_json = callback.as_ref().map(|r| state.pipeline.callback_json(r));
-    let context = state
+    let callback = current.pipeline.resolve_callback(&call, &meta);
+    let callback_json = callback.as_ref().map(|r| current.pipeline.callback_json(r));
+    let context = current
         .pipeline
         .context_with(&call, &meta, callback_json.clone().unwrap_or_default());
-    let decision = state.pipeline.router.route(&context);
-    let deliveries = state.pipeline.plan(&decision.destinations, callback.as_ref(), &meta);
+    let decision = current.pipeline.router.route(&context);
+    let deliveries = current.pipeline.plan(&decision.destinations, callback.as_ref(), &meta);
     let new_call = NewCall {
         id,
         source: source.clone(),

@@ -121,6 +121,38 @@ impl Store {
             .await
     }
 
+    /// Hands claimed deliveries back before their lease runs out.
+    pub async fn release(&self, ids: Vec<i64>) -> Result<(), StoreError> {
+        let ids = serde_json::to_string(&ids).unwrap_or_default();
+        self.writer
+            .write(move |db| {
+                db.execute(
+                    "UPDATE deliveries SET lease_until = NULL WHERE id IN (SELECT value FROM json_each(?))",
+                    [ids],
+                )
+                .map(|_| ())
+            })
+            .await
+    }
+
+    /// Dead-letters pending deliveries (not in flight) to destinations the
+    /// config no longer has, with that reason; returns how many.
+    pub async fn dead_letter_unconfigured(&self, configured: Vec<String>, now: i64) -> Result<usize, StoreError> {
+        let configured = serde_json::to_string(&configured).unwrap_or_default();
+        self.writer
+            .write(move |db| {
+                db.execute(
+                    "UPDATE deliveries
+                     SET state = 'dead', last_error = 'destination `' || destination || '` is no longer configured',
+                         updated_at = ?2
+                     WHERE state = 'pending' AND (lease_until IS NULL OR lease_until <= ?2)
+                       AND destination NOT IN (SELECT value FROM json_each(?1))",
+                    params![configured, now],
+                )
+            })
+            .await
+    }
+
     /// The earliest due time among pending deliveries of `destination`.
     pub async fn next_due(&self, destination: &str) -> Result<Option<i64>, StoreError> {
         let destination = destination.to_owned();

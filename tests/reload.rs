@@ -1,0 +1,140 @@
+//! Config reload: a good config takes over (new destinations get work,
+//! pending deliveries to a removed one are dead-lettered with the reason);
+//! a bad one is refused with the reason and the old one keeps running.
+//! Through the admin API and SIGHUP.
+
+mod support;
+
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use serde_json::{Value, json};
+use support::process::*;
+use support::*;
+use wiremock::ResponseTemplate;
+
+const ADMIN_TOKEN: &str = "admin-token-0123456789";
+
+fn config_to(destination: &str, url: &str) -> String {
+    config_yaml(&format!(
+        "destinations:\n  {destination}: {{ type: slack, webhook_url: \"{url}/hook\" }}\nroutes:\n  - {{ name: all, to: [{destination}] }}\nadmin:\n  token: \"{ADMIN_TOKEN}\"\n"
+    ))
+    .replace("max_attempts: 5", "max_attempts: 1000")
+}
+
+async fn reload(app: &TestApp) -> (u16, Value) {
+    let response = app
+        .client
+        .post(format!("{}/admin/reload", app.address))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_good_config_takes_over_and_a_removed_destinations_work_is_dead_lettered() {
+    // The first Slack is down: its delivery keeps retrying.
+    let down = sink_answering_then(
+        &[],
+        wiremock::Mock::given(wiremock::matchers::method("POST")).respond_with(ResponseTemplate::new(503)),
+    )
+    .await;
+    let up = sink_answering(&[]).await;
+    let app = TestApp::spawn(&config_to("old-slack", &down.uri())).await;
+    let stuck = app.accept("01-docs-example.json").await;
+    received(&down, 1).await;
+
+    std::fs::write(
+        app.dir.path().join("callbridge.yaml"),
+        config_to("new-slack", &up.uri()),
+    )
+    .unwrap();
+    let (status, answer) = reload(&app).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["destinations"], json!(["new-slack"]));
+    let dead = app.wait_for_state(&stuck, "old-slack", "dead").await;
+    let reason = dead.last_error.unwrap();
+    assert!(
+        reason.contains("destination `old-slack` is no longer configured"),
+        "{reason}"
+    );
+
+    let fresh = app.accept("02-dutch-callback.json").await;
+    app.wait_for_state(&fresh, "new-slack", "delivered").await;
+    assert_eq!(received(&up, 1).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_bad_config_is_refused_with_the_reason_and_the_old_one_keeps_running() {
+    let sink = sink_answering(&[]).await;
+    let app = TestApp::spawn(&config_to("slack", &sink.uri())).await;
+    let file = app.dir.path().join("callbridge.yaml");
+    let good = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &file,
+        good.replace(
+            "routes:\n  - { name: all, to: [slack] }",
+            "routes:\n  - { name: all, to: [slak] }",
+        ),
+    )
+    .unwrap();
+
+    let (status, answer) = reload(&app).await;
+    assert_eq!(status, 422, "{answer}");
+    let error = answer["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("the new config was refused; the one in force stays: "),
+        "{error}"
+    );
+    assert!(
+        error.contains(&file.display().to_string()) && error.contains("routes[0]"),
+        "{error}"
+    );
+    assert!(error.contains("slak"), "{error}");
+
+    let id = app.accept("01-docs-example.json").await;
+    app.wait_for_state(&id, "slack", "delivered").await;
+}
+
+#[tokio::test]
+async fn sighup_reloads_the_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let (first, second) = (sink_answering(&[]).await, sink_answering(&[]).await);
+    let config = dir.path().join("callbridge.yaml");
+    let listen = |yaml: String| yaml.replace("127.0.0.1:0", &format!("127.0.0.1:{port}"));
+    std::fs::write(&config, listen(config_to("first", &first.uri()))).unwrap();
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut daemon = start(&config);
+    wait_healthy(&client, &base).await;
+
+    std::fs::write(&config, listen(config_to("second", &second.uri()))).unwrap();
+    kill(Pid::from_raw(daemon.id() as i32), Signal::SIGHUP).unwrap();
+    // Calls posted until the reload is in force go to the first; poll
+    // until one reaches the second.
+    let sent = std::sync::atomic::AtomicUsize::new(0);
+    let reached = poll(Duration::from_secs(20), || async {
+        let n = sent.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let body = json!({"sort_key": format!("HUP-{n}"), "caller_name": "Ann"});
+        let response = client
+            .post(format!("{base}/hooks/voicemate?token={TOKEN}"))
+            .body(body.to_string())
+            .send()
+            .await
+            .ok()?;
+        assert_eq!(response.status().as_u16(), 202);
+        let seen = second.received_requests().await.unwrap_or_default();
+        (!seen.is_empty()).then_some(())
+    })
+    .await;
+    let alive = daemon.try_wait().unwrap().is_none();
+    kill(Pid::from_raw(daemon.id() as i32), Signal::SIGKILL).unwrap();
+    daemon.wait().unwrap();
+    assert!(alive, "SIGHUP must not end the daemon");
+    assert!(reached.is_some(), "after SIGHUP no call reached the new destination");
+}
