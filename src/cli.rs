@@ -27,8 +27,17 @@ pub struct Cli {
         env = "CALLBRIDGE_CONFIG"
     )]
     config: PathBuf,
+    /// Log lines as readable text or as one JSON object each (level filter: RUST_LOG, default info).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "CALLBRIDGE_LOG_FORMAT")]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]

@@ -124,6 +124,8 @@ async fn accept(
         routes: decision.routes,
         deliveries,
     };
+    // Caller content stays out of logs unless asked for (RUST_LOG=debug).
+    tracing::debug!(caller = ?new_call.caller_name, summary = ?call.summary, reason = ?call.call_reason, "call content");
     let outcome = state.store.ingest(new_call).await.map_err(|error| {
         tracing::error!(%source, %error, "storing a call failed");
         IngestError::StoreUnavailable
