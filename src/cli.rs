@@ -247,7 +247,7 @@ fn render(config: &Config, payload: &Path, source: &str) -> anyhow::Result<Value
 pub enum CallsAction {
     /// The latest calls, newest first.
     List {
-        #[arg(long, default_value_t = 50)]
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(i64).range(1..=1000))]
         limit: i64,
     },
     /// One call: its payload, deliveries and every attempt.
@@ -257,12 +257,11 @@ pub enum CallsAction {
 #[derive(Subcommand)]
 pub enum DeliveriesAction {
     List {
-        /// pending, delivered, dead, missed or cancelled.
-        #[arg(long)]
+        #[arg(long, value_parser = ["pending", "delivered", "dead", "missed", "cancelled"])]
         state: Option<String>,
         #[arg(long)]
         destination: Option<String>,
-        #[arg(long, default_value_t = 50)]
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(i64).range(1..=1000))]
         limit: i64,
     },
 }
@@ -299,7 +298,10 @@ async fn replay(config: &Config, id: Option<String>, dead: bool, destination: Op
         _ => anyhow::bail!("say which: a delivery id, a call id, or --dead"),
     };
     let store = open_store(config).await?;
-    let replayed = store.replay(which, crate::store::now_ms()).await?;
+    let replayed = store.replay(which.clone(), crate::store::now_ms()).await?;
+    if replayed.is_empty() && !store.replay_target_exists(&which).await? {
+        anyhow::bail!("{which} not found");
+    }
     if replayed.is_empty() {
         println!("nothing to replay: no dead delivery matches");
     } else {

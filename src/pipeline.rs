@@ -173,9 +173,12 @@ impl Pipeline {
                     Arc::new(EmailDestination::new(&key, email, Arc::clone(server), &mut renderer)?)
                 }
             };
-            let concurrency = destination.concurrency.unwrap_or(settings.delivery.concurrency);
+            let (concurrency, concurrency_key) = match destination.concurrency {
+                Some(own) => (own, format!("{key}.concurrency")),
+                None => (settings.delivery.concurrency, "delivery.concurrency".to_owned()),
+            };
             if concurrency == 0 {
-                return Err(ConfigError::key(format!("{key}.concurrency"), "must be at least 1"));
+                return Err(ConfigError::key(concurrency_key, "must be at least 1"));
             }
             destinations.insert(
                 name.clone(),

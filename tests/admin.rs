@@ -147,6 +147,57 @@ async fn a_dead_delivery_is_replayed_after_the_sink_recovers_and_a_delivered_one
     )
     .await;
     assert_eq!((status, answer), (404, json!({"error": "call no-such-call not found"})));
+    let (status, answer) = admin(
+        &app,
+        reqwest::Method::POST,
+        "/replay",
+        Some(ADMIN_TOKEN),
+        Some(json!({"delivery": 999})),
+    )
+    .await;
+    assert_eq!((status, answer), (404, json!({"error": "delivery 999 not found"})));
+}
+
+#[tokio::test]
+async fn admin_errors_are_json_and_the_token_is_checked_before_anything_else() {
+    let sink = sink_answering(&[]).await;
+    let app = app_with_admin(&sink).await;
+    let (status, _) = admin(&app, reqwest::Method::GET, "/deliveries?limit=abc", None, None).await;
+    assert_eq!(status, 401);
+    assert_eq!(
+        admin(
+            &app,
+            reqwest::Method::GET,
+            "/deliveries?state=bogus",
+            Some(ADMIN_TOKEN),
+            None
+        )
+        .await,
+        (
+            400,
+            json!({"error": "unknown state `bogus` (use one of pending, delivered, dead, missed, cancelled)"})
+        )
+    );
+    assert_eq!(
+        admin(&app, reqwest::Method::GET, "/calls?limit=0", Some(ADMIN_TOKEN), None).await,
+        (400, json!({"error": "limit 0 is not between 1 and 1000"}))
+    );
+    assert_eq!(
+        admin(&app, reqwest::Method::GET, "/replay", Some(ADMIN_TOKEN), None).await,
+        (405, json!({"error": "method not allowed here"}))
+    );
+    // A form-encoded body (curl -d's default type) is still read as JSON.
+    let response = app
+        .client
+        .post(format!("{}/admin/replay", app.address))
+        .bearer_auth(ADMIN_TOKEN)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(r#"{"dead": true}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.json::<Value>().await.unwrap(), json!({"replayed": []}));
 }
 
 fn cli(app: &TestApp, args: &[&str]) -> (i32, String, String) {

@@ -91,7 +91,7 @@ async fn hubspot_new_caller_gets_a_contact_the_call_and_a_task() {
         call["hs_call_body"]
             .as_str()
             .unwrap()
-            .starts_with("Bob called to Invite Peter for a job interview."),
+            .starts_with("<p>Bob called to Invite Peter for a job interview."),
         "{call}"
     );
     assert_eq!(calls[0]["associations"], association("5001", 194));

@@ -28,6 +28,8 @@ pub enum AdminError {
     Refused(String),
     #[error("{0} not found")]
     NotFound(String),
+    #[error("method not allowed here")]
+    MethodNotAllowed,
     #[error("the store could not be read; try again")]
     Store,
 }
@@ -39,6 +41,7 @@ impl ResponseError for AdminError {
             Self::Unauthorised => StatusCode::UNAUTHORIZED,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Store => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -56,21 +59,31 @@ impl From<crate::store::StoreError> for AdminError {
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    // Malformed queries and bodies get the same JSON errors as the rest.
-    let query = web::QueryConfig::default().error_handler(|e, _| AdminError::BadRequest(e.to_string()).into());
-    let body = web::JsonConfig::default().error_handler(|e, _| AdminError::BadRequest(e.to_string()).into());
+    let resource = |path: &str| web::resource(path).default_service(web::to(method_not_allowed));
     cfg.service(
         web::scope("/admin")
-            .app_data(query)
-            .app_data(body)
-            .route("/calls", web::get().to(calls))
-            .route("/calls/{id}", web::get().to(call))
-            .route("/deliveries", web::get().to(deliveries))
-            .route("/replay", web::post().to(replay))
-            .route("/reload", web::post().to(reload)),
+            .service(resource("/calls").route(web::get().to(calls)))
+            .service(resource("/calls/{id}").route(web::get().to(call)))
+            .service(resource("/deliveries").route(web::get().to(deliveries)))
+            .service(resource("/replay").route(web::post().to(replay)))
+            .service(resource("/reload").route(web::post().to(reload)))
+            .default_service(web::to(not_found)),
     );
 }
 
+async fn method_not_allowed() -> Result<HttpResponse, AdminError> {
+    Err(AdminError::MethodNotAllowed)
+}
+
+async fn not_found() -> Result<HttpResponse, AdminError> {
+    Err(AdminError::NotFound(
+        "admin endpoint (there are /admin/calls, /admin/calls/ID, /admin/deliveries, /admin/replay, /admin/reload)"
+            .into(),
+    ))
+}
+
+/// The token first, so nothing about a request is looked at before it
+/// is known to be the operator's.
 fn authorise(request: &HttpRequest, state: &AdminState) -> Result<(), AdminError> {
     let token = state.token.as_ref().ok_or(AdminError::Off)?;
     match bearer(request) {
@@ -78,6 +91,14 @@ fn authorise(request: &HttpRequest, state: &AdminState) -> Result<(), AdminError
         _ => Err(AdminError::Unauthorised),
     }
 }
+
+fn query<T: serde::de::DeserializeOwned>(request: &HttpRequest) -> Result<T, AdminError> {
+    web::Query::<T>::from_query(request.query_string())
+        .map(web::Query::into_inner)
+        .map_err(|e| AdminError::BadRequest(format!("bad query: {e}")))
+}
+
+const STATES: [&str; 5] = ["pending", "delivered", "dead", "missed", "cancelled"];
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -92,13 +113,28 @@ fn default_limit() -> i64 {
     50
 }
 
-async fn calls(
-    request: HttpRequest,
-    query: web::Query<ListQuery>,
-    state: web::Data<AdminState>,
-) -> Result<HttpResponse, AdminError> {
+impl ListQuery {
+    fn checked(self) -> Result<Self, AdminError> {
+        if !(1..=1000).contains(&self.limit) {
+            return Err(AdminError::BadRequest(format!(
+                "limit {} is not between 1 and 1000",
+                self.limit
+            )));
+        }
+        if let Some(state) = self.state.as_deref().filter(|s| !STATES.contains(s)) {
+            return Err(AdminError::BadRequest(format!(
+                "unknown state `{state}` (use one of {})",
+                STATES.join(", ")
+            )));
+        }
+        Ok(self)
+    }
+}
+
+async fn calls(request: HttpRequest, state: web::Data<AdminState>) -> Result<HttpResponse, AdminError> {
     authorise(&request, &state)?;
-    Ok(HttpResponse::Ok().json(state.store.list_calls(query.limit).await?))
+    let ListQuery { limit, .. } = query::<ListQuery>(&request)?.checked()?;
+    Ok(HttpResponse::Ok().json(state.store.list_calls(limit).await?))
 }
 
 async fn call(
@@ -112,17 +148,13 @@ async fn call(
     Ok(HttpResponse::Ok().json(detail))
 }
 
-async fn deliveries(
-    request: HttpRequest,
-    query: web::Query<ListQuery>,
-    state: web::Data<AdminState>,
-) -> Result<HttpResponse, AdminError> {
+async fn deliveries(request: HttpRequest, state: web::Data<AdminState>) -> Result<HttpResponse, AdminError> {
     authorise(&request, &state)?;
     let ListQuery {
         limit,
         state: wanted,
         destination,
-    } = query.into_inner();
+    } = query::<ListQuery>(&request)?.checked()?;
     Ok(HttpResponse::Ok().json(state.store.list_deliveries(wanted, destination, limit).await?))
 }
 
@@ -137,13 +169,19 @@ struct ReplayRequest {
     destination: Option<String>,
 }
 
+const REPLAY_USAGE: &str =
+    "say which: {\"delivery\": ID}, {\"call\": ID} or {\"dead\": true} (optionally with \"destination\")";
+
+/// Any content type: the body is read as JSON whatever curl says it is.
 async fn replay(
     request: HttpRequest,
-    body: web::Json<ReplayRequest>,
+    body: web::Bytes,
     state: web::Data<AdminState>,
 ) -> Result<HttpResponse, AdminError> {
     authorise(&request, &state)?;
-    let which = match body.into_inner() {
+    let body: ReplayRequest = serde_json::from_slice(&body)
+        .map_err(|e| AdminError::BadRequest(format!("{REPLAY_USAGE}; the body is not that ({e})")))?;
+    let which = match body {
         ReplayRequest {
             delivery: Some(id),
             call: None,
@@ -162,14 +200,12 @@ async fn replay(
             dead: true,
             destination,
         } => Replay::AllDead { destination },
-        _ => {
-            return Err(AdminError::BadRequest(
-                "say which: {\"delivery\": ID}, {\"call\": ID} or {\"dead\": true} (optionally with \"destination\")"
-                    .into(),
-            ));
-        }
+        _ => return Err(AdminError::BadRequest(REPLAY_USAGE.into())),
     };
-    let replayed = state.store.replay(which, now_ms()).await?;
+    let replayed = state.store.replay(which.clone(), now_ms()).await?;
+    if replayed.is_empty() && !state.store.replay_target_exists(&which).await? {
+        return Err(AdminError::NotFound(which.to_string()));
+    }
     Ok(HttpResponse::Ok().json(json!({"replayed": replayed})))
 }
 

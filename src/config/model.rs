@@ -89,7 +89,9 @@ impl Default for ServerSettings {
             listen: "0.0.0.0:8080".into(),
             max_body: bytesize::ByteSize::mib(1),
             max_decompressed_body: bytesize::ByteSize::mib(4),
-            shutdown_timeout: Duration::from_secs(10),
+            // Longer than a send's own timeout, so an attempt in flight
+            // at SIGTERM can finish rather than be cut off and repeated.
+            shutdown_timeout: Duration::from_secs(20),
             workers: std::num::NonZeroUsize::MIN,
         }
     }

@@ -16,16 +16,15 @@ pub struct HttpRequest {
     pub expected_status: Vec<u16>,
 }
 
-/// Header names whose values are credentials whatever their source.
-const SENSITIVE_HEADERS: &[&str] = &[
-    "authorization",
-    "proxy-authorization",
-    "cookie",
-    "x-api-key",
-    "api-key",
-    "x-api-token",
-    "x-auth-token",
-];
+/// Header names that hold credentials whatever their source: any name
+/// with one of these in it (`Authorization`, `Private-Token`, `X-Api-Key`,
+/// `Cookie`, `X-Client-Secret`, …).
+const SENSITIVE_HEADER_PARTS: &[&str] = &["auth", "token", "key", "secret", "cookie", "password", "session"];
+
+fn is_sensitive(header: &str) -> bool {
+    let header = header.to_ascii_lowercase();
+    SENSITIVE_HEADER_PARTS.iter().any(|part| header.contains(part))
+}
 
 /// How much of a response body is kept with the attempt.
 const RESPONSE_EXCERPT: usize = 2000;
@@ -34,11 +33,7 @@ impl HttpRequest {
     pub fn describe(&self) -> String {
         let mut text = format!("{} {}\n", self.method, self.url);
         for (name, value) in &self.headers {
-            let shown = if SENSITIVE_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
-                "[redacted]"
-            } else {
-                value
-            };
+            let shown = if is_sensitive(name) { "[redacted]" } else { value };
             text.push_str(&format!("{name}: {shown}\n"));
         }
         text.push('\n');
@@ -235,6 +230,8 @@ mod tests {
             url: "https://x.test/a".into(),
             headers: vec![
                 ("Authorization".into(), "Bearer abc".into()),
+                ("Private-Token".into(), "glpat-1".into()),
+                ("X-Access-Token".into(), "t".into()),
                 ("X-Trace".into(), "1".into()),
             ],
             body: "{}".into(),
@@ -242,7 +239,7 @@ mod tests {
         };
         assert_eq!(
             request.describe(),
-            "POST https://x.test/a\nAuthorization: [redacted]\nX-Trace: 1\n\n{}"
+            "POST https://x.test/a\nAuthorization: [redacted]\nPrivate-Token: [redacted]\nX-Access-Token: [redacted]\nX-Trace: 1\n\n{}"
         );
     }
 }

@@ -188,7 +188,6 @@ impl Dispatcher {
         let late = match reminder_gate(&current.pipeline, delivery, started_at) {
             Ok(reminder::Gate::Send { late }) => late,
             Ok(reminder::Gate::Missed(reason)) => {
-                tracing::warn!(call_id = %delivery.call_id, destination = %delivery.destination, %reason, "reminder missed");
                 let record = AttemptRecord {
                     started_at,
                     ..Default::default()
@@ -258,15 +257,7 @@ impl Dispatcher {
     }
 
     async fn record(&self, delivery: &Claimed, record: AttemptRecord, next: NextStep) {
-        tracing::info!(
-            call_id = %delivery.call_id,
-            destination = %delivery.destination,
-            attempt = delivery.attempts + 1,
-            status = record.status,
-            outcome = ?next,
-            duration_ms = record.duration_ms,
-            "delivery attempt"
-        );
+        log_attempt(delivery, &record, &next);
         if let Err(error) = self.store.record_attempt(delivery.delivery_id, &record, &next).await {
             // The lease runs out and the delivery is tried again.
             tracing::error!(delivery_id = delivery.delivery_id, %error, "recording an attempt failed");
@@ -343,4 +334,28 @@ fn render(current: &Current, delivery: &Claimed, late: bool) -> Result<Rendered,
     pipeline
         .render(context, &delivery.call_id, &delivery.destination)
         .map_err(|e| current.secrets.redact(&e.to_string()))
+}
+
+/// One line per attempt; a delivery given up on is a warning, since a
+/// call did not reach where it should.
+fn log_attempt(delivery: &Claimed, record: &AttemptRecord, next: &NextStep) {
+    let (call_id, destination) = (&delivery.call_id, &delivery.destination);
+    let attempt = delivery.attempts + 1;
+    let (status, duration_ms) = (record.status, record.duration_ms);
+    match next {
+        NextStep::Delivered => {
+            tracing::info!(%call_id, %destination, attempt, status, duration_ms, outcome = "delivered", "delivery attempt");
+        }
+        NextStep::RetryAt(at) => {
+            let retry_in_ms = (at - now_ms()).max(0);
+            let error = record.error.as_deref().unwrap_or_default();
+            tracing::info!(%call_id, %destination, attempt, status, duration_ms, outcome = "retry", retry_in_ms, error, "delivery attempt");
+        }
+        NextStep::Dead(reason) => {
+            tracing::warn!(%call_id, %destination, attempt, status, duration_ms, outcome = "dead", %reason, "delivery attempt");
+        }
+        NextStep::Missed(reason) => {
+            tracing::warn!(%call_id, %destination, outcome = "missed", %reason, "reminder not sent");
+        }
+    }
 }

@@ -60,6 +60,8 @@ pub struct DeliveryRow {
     pub call_id: String,
     pub destination: String,
     pub state: String,
+    /// Attempts since it was planned or last replayed.
+    #[serde(rename = "attempt_count")]
     pub attempts: i64,
     pub due_at: i64,
     pub last_error: Option<String>,

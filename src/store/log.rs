@@ -46,6 +46,17 @@ pub enum Replay {
     },
 }
 
+impl std::fmt::Display for Replay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Delivery(id) => write!(f, "delivery {id}"),
+            Self::Call(id) => write!(f, "call {id}"),
+            Self::AllDead { destination: Some(d) } => write!(f, "destination `{d}`"),
+            Self::AllDead { destination: None } => write!(f, "dead delivery"),
+        }
+    }
+}
+
 fn call_row(row: &Row<'_>) -> rusqlite::Result<CallRow> {
     Ok(CallRow {
         id: row.get(0)?,
@@ -116,6 +127,24 @@ impl Store {
             )?
             .query_map(params![state, destination, limit], delivery_row)?
             .collect()
+        })
+        .await
+    }
+
+    /// Whether what a replay names exists at all (a delivery, a call, a
+    /// destination with deliveries), to tell "nothing failed" from a typo.
+    pub async fn replay_target_exists(&self, which: &Replay) -> Result<bool, StoreError> {
+        let which = which.clone();
+        self.read(move |db| {
+            let (sql, key): (&str, String) = match which {
+                Replay::Delivery(id) => ("SELECT EXISTS (SELECT 1 FROM deliveries WHERE id = ?)", id.to_string()),
+                Replay::Call(id) => ("SELECT EXISTS (SELECT 1 FROM calls WHERE id = ?)", id),
+                Replay::AllDead { destination: Some(d) } => {
+                    ("SELECT EXISTS (SELECT 1 FROM deliveries WHERE destination = ?)", d)
+                }
+                Replay::AllDead { destination: None } => return Ok(true),
+            };
+            db.query_row(sql, [key], |row| row.get(0))
         })
         .await
     }

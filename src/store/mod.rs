@@ -42,6 +42,8 @@ pub enum StoreError {
     UnsupportedUrl(String),
     #[error("cannot create the data folder {path}: {error}")]
     DataDir { path: PathBuf, error: std::io::Error },
+    #[error("cannot create the database file {path}: {error}")]
+    CreateFile { path: PathBuf, error: std::io::Error },
     #[error("cannot start the store writer: {0}")]
     Thread(std::io::Error),
     #[error("the store is shutting down")]
@@ -138,6 +140,10 @@ impl Store {
 /// synchronous=FULL fsyncs the log at every commit: a 2xx is only sent
 /// once the call is on disk.
 fn open_connections(path: &Path) -> Result<(Connection, Connection), StoreError> {
+    create_private(path).map_err(|error| StoreError::CreateFile {
+        path: path.to_owned(),
+        error,
+    })?;
     let writer = Connection::open(path)?;
     writer.busy_timeout(Duration::from_secs(10))?;
     writer.pragma_update(None, "journal_mode", "WAL")?;
@@ -146,6 +152,22 @@ fn open_connections(path: &Path) -> Result<(Connection, Connection), StoreError>
     let reader = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
     reader.busy_timeout(Duration::from_secs(10))?;
     Ok((writer, reader))
+}
+
+/// A new database file is readable by its owner only: it holds callers'
+/// names, numbers and words (SQLite gives its -wal and -shm files the
+/// same mode).
+fn create_private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        other => other.map(drop),
+    }
 }
 
 fn sqlite_path(url: &str, base_dir: &Path) -> Result<PathBuf, StoreError> {
@@ -187,6 +209,18 @@ pub fn now_ms() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_new_database_file_is_private_and_an_existing_one_is_left_alone() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("calls.db");
+        create_private(&path).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        create_private(&path).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o640);
+    }
 
     #[test]
     fn migrating_keeps_the_deliveries_of_an_older_store() {
