@@ -172,6 +172,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 fn check(config: &Config) -> anyhow::Result<()> {
     config.require_source_tokens()?;
+    let listen = &config.settings.server.listen;
+    std::net::ToSocketAddrs::to_socket_addrs(listen.as_str()).map_err(|e| {
+        config.error(crate::config::ConfigError::key(
+            "server.listen",
+            format!("`{listen}` is not an address to listen on, such as 0.0.0.0:8080 ({e})"),
+        ))
+    })?;
     let mut pipeline = Pipeline::build(config)?;
     let templates = pipeline.check_all_templates().map_err(|e| config.error(e))?;
     crate::jobs::build(&config.settings, |name| pipeline.destinations.contains_key(name))

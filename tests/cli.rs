@@ -56,6 +56,21 @@ fn check_without_a_token_names_the_key_and_the_variable() {
 }
 
 #[test]
+fn check_refuses_a_listen_address_serve_could_not_bind() {
+    let mut env = SHIPPED_ENV.to_vec();
+    env.push(("CALLBRIDGE__SERVER__LISTEN", "localhost"));
+    let output = callbridge(&["check"], &env);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).starts_with(
+            "error: config/callbridge.yaml: server.listen: `localhost` is not an address to listen on, such as 0.0.0.0:8080"
+        ),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
 fn serve_refuses_to_start_without_a_token() {
     let output = callbridge(&["serve"], &[SHIPPED_ENV[1]]);
     assert_eq!(output.status.code(), Some(1));

@@ -89,6 +89,11 @@ impl Config {
         }
         secrets::load_secret_files(&mut tree, &base_dir, "", &mut secrets).map_err(fail)?;
 
+        let overrides: Vec<String> = vars
+            .iter()
+            .map(|(name, _)| name.clone())
+            .filter(|name| name.starts_with("CALLBRIDGE__"))
+            .collect();
         let env_overrides = config::Environment::with_prefix("CALLBRIDGE")
             .prefix_separator("__")
             .separator("__")
@@ -98,7 +103,14 @@ impl Config {
             .add_source(env_overrides)
             .build()
             .and_then(|c| c.try_deserialize())
-            .map_err(|e| fail(ConfigError::Invalid(e.to_string())))?;
+            .map_err(|e| {
+                // The message names the file; the culprit may be an override.
+                let hint = match overrides.as_slice() {
+                    [] => String::new(),
+                    names => format!(" (environment overrides in effect: {})", names.join(", ")),
+                };
+                fail(ConfigError::Invalid(format!("{e}{hint}")))
+            })?;
         for source in settings.sources.values() {
             secrets.add(&source.token);
         }
@@ -114,9 +126,12 @@ impl Config {
                     ..
                 }) => secrets.add(password),
                 DestinationKind::GoogleCalendar(google) => secrets.add(&google.token),
+                DestinationKind::Hubspot(hubspot) => secrets.add(&hubspot.token),
+                DestinationKind::Pipedrive(pipedrive) => secrets.add(&pipedrive.token),
                 _ => {}
             }
         }
+        secrets.add(&settings.admin.token);
         for server in settings.smtp.values() {
             if let Some(password) = &server.password {
                 secrets.add(password);
@@ -230,7 +245,7 @@ routes:
         .unwrap();
         let s = &config.settings;
         assert_eq!(s.server.listen, "127.0.0.1:18080");
-        assert_eq!(s.delivery.max_attempts, 3);
+        assert_eq!(s.delivery.max_attempts.get(), 3);
         assert_eq!(s.sources["voicemate"].token, "tok-123");
         assert!(s.destinations.contains_key("Team-Slack"));
         let keys: Vec<&String> = s.routes[0].matchers.keys().collect();
@@ -246,6 +261,29 @@ routes:
     fn unknown_key_is_named() {
         let err = load("server: { lisen: x }", &[]).unwrap_err();
         assert!(err.to_string().contains("lisen"), "{err}");
+    }
+
+    #[test]
+    fn zero_attempts_and_a_secret_given_twice_are_refused_with_the_key() {
+        let err = load("delivery: { max_attempts: 0 }", &[]).unwrap_err();
+        assert!(err.to_string().contains("delivery.max_attempts"), "{err}");
+        let err = load("sources: { vm: { token: abc, token_file: t } }", &[]).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("sources.vm.token_file: `token` is set too: use one of `token` and `token_file`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_bad_override_is_named_as_one() {
+        let err = load("{}", &[("CALLBRIDGE__DELIVERY__MAX_ATEMPTS", "3")]).unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains("max_atempts"), "{message}");
+        assert!(
+            message.ends_with("(environment overrides in effect: CALLBRIDGE__DELIVERY__MAX_ATEMPTS)"),
+            "{message}"
+        );
     }
 
     #[test]

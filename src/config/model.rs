@@ -141,7 +141,7 @@ impl Default for Defaults {
 #[serde(deny_unknown_fields, default)]
 pub struct DeliverySettings {
     /// Attempts per delivery before it is dead-lettered.
-    pub max_attempts: u32,
+    pub max_attempts: std::num::NonZeroU32,
     #[serde(with = "humantime_serde")]
     pub initial_backoff: Duration,
     #[serde(with = "humantime_serde")]
@@ -164,7 +164,7 @@ pub struct DeliverySettings {
 impl Default for DeliverySettings {
     fn default() -> Self {
         Self {
-            max_attempts: 10,
+            max_attempts: std::num::NonZeroU32::new(10).expect("10 is not zero"),
             initial_backoff: Duration::from_secs(5),
             max_backoff: Duration::from_secs(30 * 60),
             max_retry_after: Duration::from_secs(60 * 60),

@@ -115,6 +115,12 @@ pub fn load_secret_files(
             for file_key in file_keys {
                 let target = file_key.trim_end_matches("_file").to_owned();
                 let key_path = join(path, &file_key);
+                if map.contains_key(&target) {
+                    return Err(ConfigError::key(
+                        key_path,
+                        format!("`{target}` is set too: use one of `{target}` and `{file_key}`"),
+                    ));
+                }
                 let file = map.remove(&file_key).and_then(|v| v.as_str().map(str::to_owned));
                 let file = base_dir.join(file.unwrap_or_default());
                 let content = std::fs::read_to_string(&file).map_err(|e| ConfigError::Key {

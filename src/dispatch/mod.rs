@@ -222,10 +222,12 @@ impl Dispatcher {
                 let next = match report.outcome {
                     Outcome::Delivered => NextStep::Delivered,
                     Outcome::Permanent => NextStep::Dead(error.clone().unwrap_or_default()),
-                    Outcome::Retry { .. } if attempt_number >= self.settings.max_attempts => NextStep::Dead(format!(
-                        "gave up after {attempt_number} attempts: {}",
-                        error.clone().unwrap_or_default()
-                    )),
+                    Outcome::Retry { .. } if attempt_number >= self.settings.max_attempts.get() => {
+                        NextStep::Dead(format!(
+                            "gave up after {attempt_number} attempts: {}",
+                            error.clone().unwrap_or_default()
+                        ))
+                    }
                     // Removed by a reload while this attempt ran: no loop
                     // would ever try it again.
                     Outcome::Retry { .. }
