@@ -16,14 +16,8 @@ use support::*;
 #[tokio::test]
 async fn json_logs_name_the_call_and_destination_and_keep_caller_text_and_secrets_out() {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
     let sink = sink_answering(&[]).await;
-    let config = dir.path().join("callbridge.yaml");
-    std::fs::write(
-        &config,
-        slack_config(&sink.uri()).replace("127.0.0.1:0", &format!("127.0.0.1:{port}")),
-    )
-    .unwrap();
+    let (config, base) = own_config(dir.path(), &slack_config(&sink.uri()));
     let log = dir.path().join("log.jsonl");
     let mut daemon = Command::new(env!("CARGO_BIN_EXE_callbridge"))
         .args(["--config", config.to_str().unwrap(), "--log-format", "json", "serve"])
@@ -33,19 +27,10 @@ async fn json_logs_name_the_call_and_destination_and_keep_caller_text_and_secret
         .spawn()
         .unwrap();
     let client = reqwest::Client::new();
-    let base = format!("http://127.0.0.1:{port}");
     wait_healthy(&client, &base).await;
-    let response = client
-        .post(format!("{base}/hooks/voicemate?token={TOKEN}"))
-        .body(payload("07-special-characters.json"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 202);
-    let id = response.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (status, answer) = post_call(&client, &base, payload("07-special-characters.json")).await;
+    assert_eq!(status, 202);
+    let id = answer["id"].as_str().unwrap().to_owned();
     received(&sink, 1).await;
     let logged = poll(Duration::from_secs(20), || async {
         let text = std::fs::read_to_string(&log).unwrap();

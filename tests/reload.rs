@@ -103,13 +103,12 @@ async fn a_bad_config_is_refused_with_the_reason_and_the_old_one_keeps_running()
 #[tokio::test]
 async fn sighup_reloads_the_config_file() {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
     let (first, second) = (sink_answering(&[]).await, sink_answering(&[]).await);
-    let config = dir.path().join("callbridge.yaml");
-    let listen = |yaml: String| yaml.replace("127.0.0.1:0", &format!("127.0.0.1:{port}"));
-    std::fs::write(&config, listen(config_to("first", &first.uri()))).unwrap();
+    let (config, base) = own_config(dir.path(), &config_to("first", &first.uri()));
+    // The same port, the other destination.
+    let listen = base.trim_start_matches("http://").to_owned();
+    let listen = |yaml: String| yaml.replace("127.0.0.1:0", &listen);
     let client = reqwest::Client::new();
-    let base = format!("http://127.0.0.1:{port}");
     let mut daemon = start(&config);
     wait_healthy(&client, &base).await;
 
@@ -121,13 +120,8 @@ async fn sighup_reloads_the_config_file() {
     let reached = poll(Duration::from_secs(20), || async {
         let n = sent.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let body = json!({"sort_key": format!("HUP-{n}"), "caller_name": "Ann"});
-        let response = client
-            .post(format!("{base}/hooks/voicemate?token={TOKEN}"))
-            .body(body.to_string())
-            .send()
-            .await
-            .ok()?;
-        assert_eq!(response.status().as_u16(), 202);
+        let (status, _) = post_call(&client, &base, body.to_string()).await;
+        assert_eq!(status, 202);
         let seen = second.received_requests().await.unwrap_or_default();
         (!seen.is_empty()).then_some(())
     })

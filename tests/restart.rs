@@ -41,29 +41,17 @@ async fn restart_until_delivered(
 #[tokio::test]
 async fn an_acknowledged_call_is_delivered_after_a_kill_and_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let (app_port, sink_port) = (free_port(), free_port());
-    let yaml = slack_config(&format!("http://127.0.0.1:{sink_port}"))
-        .replace("127.0.0.1:0", &format!("127.0.0.1:{app_port}"))
-        .replace("max_attempts: 5", "max_attempts: 1000");
-    let config = dir.path().join("callbridge.yaml");
-    std::fs::write(&config, yaml).unwrap();
-    let base = format!("http://127.0.0.1:{app_port}");
+    let sink_port = free_port();
+    let yaml = slack_config(&format!("http://127.0.0.1:{sink_port}")).replace("max_attempts: 5", "max_attempts: 1000");
+    let (config, base) = own_config(dir.path(), &yaml);
     let client = reqwest::Client::new();
 
     // Slack is down: the call is stored and acknowledged, not delivered.
     let mut daemon = start(&config);
     wait_healthy(&client, &base).await;
-    let response = client
-        .post(format!("{base}/hooks/voicemate?token={TOKEN}"))
-        .body(payload("01-docs-example.json"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 202);
-    let id = response.json::<serde_json::Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (status, answer) = post_call(&client, &base, payload("01-docs-example.json")).await;
+    assert_eq!(status, 202);
+    let id = answer["id"].as_str().unwrap().to_owned();
     kill(Pid::from_raw(daemon.id() as i32), Signal::SIGKILL).unwrap();
     daemon.wait().unwrap();
 
@@ -114,7 +102,6 @@ async fn a_second_daemon_on_the_same_store_refuses_to_start() {
 #[tokio::test]
 async fn a_pending_reminder_fires_once_after_a_kill_and_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let app_port = free_port();
     let sink = MockServer::start().await;
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
@@ -123,11 +110,8 @@ async fn a_pending_reminder_fires_once_after_a_kill_and_restart() {
     let yaml = config_yaml(&format!(
         "destinations:\n  slack-reminder: {{ type: slack, webhook_url: \"{}/reminders/XXXXSECRETXXXX\", template: slack/reminder.json.hbs }}\n  callback: {{ type: reminder, notify: [slack-reminder] }}\nroutes:\n  - {{ name: all, to: [callback] }}\n",
         sink.uri()
-    ))
-    .replace("127.0.0.1:0", &format!("127.0.0.1:{app_port}"));
-    let config = dir.path().join("callbridge.yaml");
-    std::fs::write(&config, yaml).unwrap();
-    let base = format!("http://127.0.0.1:{app_port}");
+    ));
+    let (config, base) = own_config(dir.path(), &yaml);
     let client = reqwest::Client::new();
 
     let mut daemon = start(&config);
@@ -136,17 +120,9 @@ async fn a_pending_reminder_fires_once_after_a_kill_and_restart() {
     let called_at = jiff::Timestamp::now().as_second() - 52;
     let body = serde_json::json!({"sort_key": "CALL-REM-RESTART", "caller_name": "Ann", "call_back_needed": true,
         "callback_time": "in 1 minute", "calltimestamp": called_at});
-    let response = client
-        .post(format!("{base}/hooks/voicemate?token={TOKEN}"))
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 202);
-    let id = response.json::<serde_json::Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (status, answer) = post_call(&client, &base, body.to_string()).await;
+    assert_eq!(status, 202);
+    let id = answer["id"].as_str().unwrap().to_owned();
     kill(Pid::from_raw(daemon.id() as i32), Signal::SIGKILL).unwrap();
     daemon.wait().unwrap();
     assert!(

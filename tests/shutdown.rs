@@ -19,7 +19,6 @@ const CALLS: usize = 4;
 #[tokio::test]
 async fn sigterm_during_deliveries_loses_nothing_and_sends_nothing_twice() {
     let dir = tempfile::tempdir().unwrap();
-    let app_port = free_port();
     // A slow Slack, one send at a time: at SIGTERM one is in flight, the
     // rest are claimed or queued.
     let sink = MockServer::start().await;
@@ -31,12 +30,8 @@ async fn sigterm_during_deliveries_loses_nothing_and_sends_nothing_twice() {
         )
         .mount(&sink)
         .await;
-    let yaml = slack_config(&sink.uri())
-        .replace("127.0.0.1:0", &format!("127.0.0.1:{app_port}"))
-        .replace("    type: slack\n", "    type: slack\n    concurrency: 1\n");
-    let config = dir.path().join("callbridge.yaml");
-    std::fs::write(&config, yaml).unwrap();
-    let base = format!("http://127.0.0.1:{app_port}");
+    let yaml = slack_config(&sink.uri()).replace("    type: slack\n", "    type: slack\n    concurrency: 1\n");
+    let (config, base) = own_config(dir.path(), &yaml);
     let client = reqwest::Client::new();
 
     let mut daemon = start(&config);
@@ -44,19 +39,9 @@ async fn sigterm_during_deliveries_loses_nothing_and_sends_nothing_twice() {
     let mut ids = Vec::new();
     for i in 0..CALLS {
         let body = serde_json::json!({"sort_key": format!("CALL-TERM-{i}"), "caller_name": format!("Caller {i}")});
-        let response = client
-            .post(format!("{base}/hooks/voicemate?token={TOKEN}"))
-            .body(body.to_string())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status().as_u16(), 202);
-        ids.push(
-            response.json::<serde_json::Value>().await.unwrap()["id"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        );
+        let (status, answer) = post_call(&client, &base, body.to_string()).await;
+        assert_eq!(status, 202);
+        ids.push(answer["id"].as_str().unwrap().to_owned());
     }
     received(&sink, 1).await;
     kill(Pid::from_raw(daemon.id() as i32), Signal::SIGTERM).unwrap();

@@ -31,3 +31,28 @@ pub async fn wait_healthy(client: &reqwest::Client, base: &str) {
     .await;
     assert!(up.is_some(), "daemon did not come up at {base}");
 }
+
+/// `yaml` (written for 127.0.0.1:0) moved to a free port and saved as
+/// `dir/callbridge.yaml`: the file, and the daemon's base URL.
+pub fn own_config(dir: &std::path::Path, yaml: &str) -> (std::path::PathBuf, String) {
+    let port = free_port();
+    let config = dir.join("callbridge.yaml");
+    std::fs::write(&config, yaml.replace("127.0.0.1:0", &format!("127.0.0.1:{port}"))).unwrap();
+    (config, format!("http://127.0.0.1:{port}"))
+}
+
+/// Posts a call to a daemon's `voicemate` hook: the status and the answer.
+pub async fn post_call(
+    client: &reqwest::Client,
+    base: &str,
+    body: impl Into<reqwest::Body>,
+) -> (u16, serde_json::Value) {
+    let response = client
+        .post(format!("{base}/hooks/voicemate?token={}", super::TOKEN))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or_default())
+}
