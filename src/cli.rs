@@ -234,6 +234,10 @@ fn warn_about_sample_renders(config: &Config, pipeline: &Pipeline) -> anyhow::Re
 }
 
 fn render(config: &Config, payload: &Path, source: &str) -> anyhow::Result<Value> {
+    if !config.settings.sources.contains_key(source) {
+        let known: Vec<&str> = config.settings.sources.keys().map(String::as_str).collect();
+        anyhow::bail!("unknown source `{source}` (the config has: {})", known.join(", "));
+    }
     let pipeline = Pipeline::build(config)?;
     let body = std::fs::read(payload).with_context(|| format!("cannot read {}", payload.display()))?;
     let call_id = "preview";

@@ -71,6 +71,20 @@ fn check_refuses_a_listen_address_serve_could_not_bind() {
 }
 
 #[test]
+fn render_names_an_unknown_source() {
+    let payload = payload_path("01-docs-example.json");
+    let output = callbridge(
+        &["render", "--payload", payload.to_str().unwrap(), "--source", "nope"],
+        SHIPPED_ENV,
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stderr(&output),
+        "error: unknown source `nope` (the config has: voicemate)\n"
+    );
+}
+
+#[test]
 fn serve_refuses_to_start_without_a_token() {
     let output = callbridge(&["serve"], &[SHIPPED_ENV[1]]);
     assert_eq!(output.status.code(), Some(1));

@@ -284,7 +284,7 @@ async fn pipedrive_new_caller_gets_a_person_a_lead_a_note_and_an_activity() {
     let content = notes[0]["content"].as_str().unwrap();
     assert!(
         content.starts_with(
-            "<p><b>Voicemail: Complaint: &lt;b&gt;broken&lt;/b&gt; &amp; &quot;urgent&quot;</b></p><p>Zoë says: &quot;the heater is broken&quot; &amp; needs help ASAP!\nSecond line with a backslash \\ and a tab\there. &lt;!channel&gt;"
+            "<p><b>Voicemail: Complaint: &lt;b&gt;broken&lt;/b&gt; &amp; &quot;urgent&quot;</b></p><p>Zoë says: &quot;the heater is broken&quot; &amp; needs help ASAP!<br>Second line with a backslash \\ and a tab\there. &lt;!channel&gt;"
         ),
         "{content}"
     );

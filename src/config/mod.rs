@@ -178,9 +178,17 @@ impl Config {
             }
             self.require_strong(&key, &source.token)?;
         }
-        // The admin token is optional (empty: no admin API), but never weak.
-        if !self.settings.admin.token.trim().is_empty() {
-            self.require_strong("admin.token", &self.settings.admin.token)?;
+        // The admin token is optional (empty: no admin API), but never weak,
+        // and never one a sender also holds.
+        let admin = self.settings.admin.token.trim();
+        if !admin.is_empty() {
+            self.require_strong("admin.token", admin)?;
+            if self.settings.sources.values().any(|s| s.token.trim() == admin) {
+                return Err(self.error(ConfigError::key(
+                    "admin.token",
+                    "is also a source's token: give the admin API a token of its own",
+                )));
+            }
         }
         Ok(())
     }
@@ -271,6 +279,17 @@ routes:
         assert!(
             err.to_string()
                 .contains("sources.vm.token_file: `token` is set too: use one of `token` and `token_file`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_admin_token_must_differ_from_every_source_token() {
+        let yaml = "sources: { vm: { token: shared-token-0123 } }\nadmin: { token: shared-token-0123 }";
+        let err = load(yaml, &[]).unwrap().require_source_tokens().unwrap_err();
+        assert!(
+            err.to_string()
+                .ends_with("admin.token: is also a source's token: give the admin API a token of its own"),
             "{err}"
         );
     }

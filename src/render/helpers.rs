@@ -217,11 +217,14 @@ fn truncate_measured(text: &str, limit: usize, measure: impl Fn(&str) -> usize) 
 
 /// `{{default caller_name "Unknown caller"}}`: the fallback for null,
 /// missing or blank values.
-/// `{{html callsummary}}`: HTML-escaped, for HTML inside a JSON value
-/// (a Pipedrive note); the template's own escaping still applies on top.
+/// `{{html callsummary}}`: HTML-escaped with line breaks as `<br>`, for
+/// HTML inside a JSON value (a CRM note); the template's own escaping
+/// still applies on top.
 fn html(params: &[&Value]) -> Result<Value, String> {
     let text = params.first().map(|v| render_text(v)).unwrap_or_default();
-    Ok(Value::String(super::escape::html(&text)))
+    Ok(Value::String(
+        super::escape::html(&text).replace("\r\n", "<br>").replace('\n', "<br>"),
+    ))
 }
 
 fn default(params: &[&Value]) -> Result<Value, String> {
