@@ -45,14 +45,7 @@ async fn sigterm_during_deliveries_loses_nothing_and_sends_nothing_twice() {
     }
     received(&sink, 1).await;
     kill(Pid::from_raw(daemon.id() as i32), Signal::SIGTERM).unwrap();
-    let mut exited = None;
-    for _ in 0..200 {
-        exited = daemon.try_wait().unwrap();
-        if exited.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let exited = wait_exit(&mut daemon).await;
     assert_eq!(exited.and_then(|status| status.code()), Some(0), "a clean exit");
 
     // Everything the sink received is recorded delivered; nothing is leased.
@@ -113,4 +106,43 @@ async fn sigterm_during_deliveries_loses_nothing_and_sends_nothing_twice() {
     assert_eq!(requests.len(), CALLS);
     let expected: BTreeMap<String, usize> = (0..CALLS).map(|i| (format!("📞 Caller {i}"), 1)).collect();
     assert_eq!(per_caller, expected);
+}
+
+#[tokio::test]
+async fn an_attempt_cut_off_at_the_bound_is_recorded_and_stays_pending() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_string("ok")
+                .set_delay(Duration::from_secs(4)),
+        )
+        .mount(&sink)
+        .await;
+    let yaml = slack_config(&sink.uri()).replace("  max_body: 64KiB\n", "  max_body: 64KiB\n  shutdown_timeout: 1s\n");
+    let (config, base) = own_config(dir.path(), &yaml);
+    let client = reqwest::Client::new();
+    let mut daemon = start(&config);
+    wait_healthy(&client, &base).await;
+    let (status, answer) = post_call(&client, &base, payload("01-docs-example.json")).await;
+    assert_eq!(status, 202);
+    let id = answer["id"].as_str().unwrap().to_owned();
+    received(&sink, 1).await;
+    kill(Pid::from_raw(daemon.id() as i32), Signal::SIGTERM).unwrap();
+    let exited = wait_exit(&mut daemon).await;
+    assert_eq!(exited.and_then(|status| status.code()), Some(0));
+
+    let store = callbridge::store::Store::open("sqlite://callbridge.db", dir.path())
+        .await
+        .unwrap();
+    let delivery = store.deliveries_of_call(&id).await.unwrap().remove(0);
+    assert_eq!(delivery.state, "pending");
+    let attempts = store.attempts_of_delivery(delivery.id).await.unwrap();
+    assert_eq!(attempts.len(), 1);
+    assert_eq!(attempts[0].outcome, "retry");
+    assert_eq!(
+        attempts[0].error.as_deref(),
+        Some("cut off by shutdown after 1 s; sent again at the next start")
+    );
 }

@@ -59,6 +59,9 @@ pub struct Dispatcher {
     loops: tokio::sync::Mutex<(CancellationToken, TaskTracker)>,
     /// Attempts in flight, awaited (within a bound) on the way out.
     in_flight: TaskTracker,
+    /// Deliveries being sent, with when their attempt began (unix ms), so
+    /// one cut off by shutdown is still recorded.
+    sending: Mutex<HashMap<i64, i64>>,
 }
 
 impl Dispatcher {
@@ -78,6 +81,7 @@ impl Dispatcher {
             stopping: CancellationToken::new(),
             loops: tokio::sync::Mutex::new((CancellationToken::new(), TaskTracker::new())),
             in_flight: TaskTracker::new(),
+            sending: Mutex::default(),
         })
     }
 
@@ -87,10 +91,36 @@ impl Dispatcher {
     pub async fn stop(&self, bound: Duration) -> usize {
         self.stopping.cancel();
         self.in_flight.close();
-        if tokio::time::timeout(bound, self.in_flight.wait()).await.is_err() {
-            return self.in_flight.len();
+        if tokio::time::timeout(bound, self.in_flight.wait()).await.is_ok() {
+            return 0;
         }
-        0
+        // Still sending at the bound: the attempt is cut off, and recorded
+        // as such, so the log shows why it is sent again at the next start.
+        let cut_off: Vec<(i64, i64)> = self.sending().drain().collect();
+        for (delivery_id, started_at) in &cut_off {
+            let now = now_ms();
+            let record = AttemptRecord {
+                started_at: *started_at,
+                duration_ms: now - started_at,
+                error: Some(format!(
+                    "cut off by shutdown after {} s; sent again at the next start",
+                    bound.as_secs()
+                )),
+                ..Default::default()
+            };
+            if let Err(error) = self
+                .store
+                .record_attempt(*delivery_id, &record, &NextStep::RetryAt(now))
+                .await
+            {
+                tracing::error!(delivery_id, %error, "recording a cut-off attempt failed");
+            }
+        }
+        cut_off.len()
+    }
+
+    fn sending(&self) -> std::sync::MutexGuard<'_, HashMap<i64, i64>> {
+        self.sending.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// (Re)starts one loop per destination of the config in force. Loops of
@@ -159,11 +189,13 @@ impl Dispatcher {
                     return;
                 };
                 let this = Arc::clone(&self);
+                self.sending().insert(delivery.delivery_id, now_ms());
                 self.in_flight.spawn(async move {
                     let (next, record) = this.attempt(&delivery).await;
                     // The slot limits sends in flight, not bookkeeping.
                     drop(permit);
                     this.record(&delivery, record, next).await;
+                    this.sending().remove(&delivery.delivery_id);
                 });
             }
         }

@@ -56,3 +56,14 @@ pub async fn post_call(
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or_default())
 }
+
+/// Waits (up to 20 s) for the daemon to exit; its status, if it did.
+pub async fn wait_exit(daemon: &mut Child) -> Option<std::process::ExitStatus> {
+    for _ in 0..200 {
+        if let Some(status) = daemon.try_wait().unwrap() {
+            return Some(status);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    None
+}
