@@ -74,7 +74,7 @@ async fn hubspot_new_caller_gets_a_contact_the_call_and_a_task() {
     let contacts = crm.posted("/crm/v3/objects/contacts");
     assert_eq!(
         contacts,
-        vec![json!({"properties": {"firstname": "Bob", "phone": "+31610438353"}})]
+        vec![json!({"properties": {"firstname": "Bob", "lastname": "", "phone": "+31610438353"}})]
     );
     valid_hubspot("contact_create", &contacts[0]);
 

@@ -20,6 +20,8 @@ pub fn register(registry: &mut Handlebars<'static>, format: Format, zone: TimeZo
     registry.register_helper("default", Box::new(simple(default)));
     registry.register_helper("transcript", Box::new(simple(transcript)));
     registry.register_helper("html", Box::new(simple(html)));
+    registry.register_helper("first_name", Box::new(simple(first_name)));
+    registry.register_helper("last_name", Box::new(simple(last_name)));
 }
 
 type SimpleFn = fn(&[&Value]) -> Result<Value, String>;
@@ -227,6 +229,25 @@ fn html(params: &[&Value]) -> Result<Value, String> {
     ))
 }
 
+/// `{{first_name caller_name}}` / `{{last_name caller_name}}`: the first
+/// word of a name, and the rest (`Sanne` / `de Vries`), for CRMs that keep
+/// them apart.
+fn first_name(params: &[&Value]) -> Result<Value, String> {
+    Ok(Value::String(split_name(params).0))
+}
+
+fn last_name(params: &[&Value]) -> Result<Value, String> {
+    Ok(Value::String(split_name(params).1))
+}
+
+fn split_name(params: &[&Value]) -> (String, String) {
+    let name = params.first().map(|v| render_text(v)).unwrap_or_default();
+    match name.trim().split_once(char::is_whitespace) {
+        Some((first, rest)) => (first.to_owned(), rest.trim().to_owned()),
+        None => (name.trim().to_owned(), String::new()),
+    }
+}
+
 fn default(params: &[&Value]) -> Result<Value, String> {
     let fallback = params
         .get(1)
@@ -291,6 +312,18 @@ mod tests {
         assert_eq!(truncate_measured("a&b", 7, slack), "a&b");
         let discord = |s: &str| super::super::escape::discord(s).chars().count();
         assert_eq!(truncate_measured("@@@@@", 6, discord), "@@…");
+    }
+
+    #[test]
+    fn names_split_into_first_word_and_the_rest() {
+        for (name, first, last) in [
+            (json!("Sanne de Vries"), "Sanne", "de Vries"),
+            (json!("  Bob  "), "Bob", ""),
+            (json!(null), "", ""),
+        ] {
+            assert_eq!(first_name(&[&name]).unwrap(), json!(first), "{name}");
+            assert_eq!(last_name(&[&name]).unwrap(), json!(last), "{name}");
+        }
     }
 
     #[test]
