@@ -61,10 +61,25 @@ pub fn teams(text: &str) -> String {
 
 /// Telegram's HTML parse mode: HTML escaping (Telegram knows these and all
 /// numeric entities, and counts each as one character), without the
-/// control and bidi characters.
+/// control and bidi characters. Telegram also finds entities in plain
+/// text: a word joiner after `@` keeps `@name` from mentioning (and
+/// notifying) anyone, and after a word-initial `/` keeps `/cmd` from
+/// becoming a bot command.
 pub fn telegram_html(text: &str) -> String {
-    html(&text.chars().filter(|&c| !is_dropped(c)).collect::<String>())
+    let mut plain = String::with_capacity(text.len() + 8);
+    let mut word_start = true;
+    for c in text.chars().filter(|&c| !is_dropped(c)) {
+        plain.push(c);
+        if c == '@' || (c == '/' && word_start) {
+            plain.push(WORD_JOINER);
+        }
+        word_start = c.is_whitespace();
+    }
+    html(&plain)
 }
+
+/// Invisible, and breaks Telegram's entity detection.
+const WORD_JOINER: char = '\u{2060}';
 
 pub fn discord_json(text: &str) -> String {
     json(&discord(text))
@@ -184,6 +199,14 @@ mod tests {
         assert_eq!(
             teams("[click](https://evil.test) **b** _i_ a-b 3.5\n- x\n2) y\u{202E}\u{7}"),
             "\\[click\\](https://evil.test) \\*\\*b\\*\\* \\_i\\_ a-b 3.5\n\n\\- x\n\n2\\) y"
+        );
+    }
+
+    #[test]
+    fn telegram_mentions_and_commands_in_caller_text_are_broken_up() {
+        assert_eq!(
+            telegram_html("hi @durov /start a/b mail@x.nl"),
+            "hi @\u{2060}durov /\u{2060}start a/b mail@\u{2060}x.nl"
         );
     }
 
