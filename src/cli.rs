@@ -309,12 +309,20 @@ async fn replay(config: &Config, id: Option<String>, dead: bool, destination: Op
         _ => anyhow::bail!("say which: a delivery id, a call id, or --dead"),
     };
     let store = open_store(config).await?;
-    let replayed = store.replay(which.clone(), crate::store::now_ms()).await?;
+    // Destinations that send (a reminder plans deliveries to others).
+    let configured = config
+        .settings
+        .destinations
+        .iter()
+        .filter(|(_, d)| !matches!(d.kind, crate::config::DestinationKind::Reminder(_)))
+        .map(|(name, _)| name.clone())
+        .collect();
+    let replayed = store.replay(which.clone(), configured, crate::store::now_ms()).await?;
     if replayed.is_empty() && !store.replay_target_exists(&which).await? {
         anyhow::bail!("{which} not found");
     }
     if replayed.is_empty() {
-        println!("nothing to replay: no dead delivery matches");
+        println!("nothing to replay: no dead delivery to a configured destination matches");
     } else {
         let ids: Vec<String> = replayed.iter().map(i64::to_string).collect();
         println!("replaying {} deliveries: {}", replayed.len(), ids.join(", "));

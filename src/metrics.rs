@@ -175,6 +175,14 @@ impl Metrics {
         }
     }
 
+    /// Deliveries dead-lettered without an attempt (their destination
+    /// left the config).
+    pub fn dead_lettered(&self, destinations: &[String]) {
+        for destination in destinations {
+            self.attempt(destination, None, Some("dead"));
+        }
+    }
+
     pub fn delivered_after(&self, destination: &str, took: Duration) {
         self.delivery_latency
             .get_or_create(&DestinationLabel {

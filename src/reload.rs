@@ -12,6 +12,7 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::dispatch::Dispatcher;
 use crate::live::{Current, Live};
+use crate::metrics::Metrics;
 use crate::pipeline::Pipeline;
 use crate::store::{Store, now_ms};
 
@@ -20,6 +21,7 @@ pub struct Reloader {
     live: Arc<Live>,
     dispatcher: Arc<Dispatcher>,
     store: Store,
+    metrics: Arc<Metrics>,
     /// One reload at a time.
     running: tokio::sync::Mutex<()>,
 }
@@ -32,12 +34,19 @@ pub struct Reloaded {
 }
 
 impl Reloader {
-    pub fn new(file: PathBuf, live: Arc<Live>, dispatcher: Arc<Dispatcher>, store: Store) -> Self {
+    pub fn new(
+        file: PathBuf,
+        live: Arc<Live>,
+        dispatcher: Arc<Dispatcher>,
+        store: Store,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         Self {
             file,
             live,
             dispatcher,
             store,
+            metrics,
             running: tokio::sync::Mutex::new(()),
         }
     }
@@ -54,14 +63,15 @@ impl Reloader {
         let destinations: Vec<String> = pipeline.destinations.keys().cloned().collect();
         self.live.replace(Current::new(&config, pipeline));
         self.dispatcher.start().await;
-        let dead_lettered = self
+        let dead = self
             .store
             .dead_letter_unconfigured(destinations.clone(), now_ms())
             .await
             .map_err(|e| format!("the new config is in force, but dead-lettering removed destinations failed: {e}"))?;
+        self.metrics.dead_lettered(&dead);
         Ok(Reloaded {
             destinations,
-            dead_lettered,
+            dead_lettered: dead.len(),
         })
     }
 

@@ -46,20 +46,21 @@ impl Application {
             tracing::info!(released, "resuming deliveries left in flight by the last run");
         }
 
+        let metrics = Arc::new(Metrics::default());
         let configured = pipeline.destinations.keys().cloned().collect();
         let dead = store
             .dead_letter_unconfigured(configured, crate::store::now_ms())
             .await?;
-        if dead > 0 {
+        metrics.dead_lettered(&dead);
+        if !dead.is_empty() {
             tracing::warn!(
-                dead,
+                dead = dead.len(),
                 "pending deliveries to destinations no longer configured were dead-lettered"
             );
         }
 
         let live = Arc::new(Live::new(Current::new(&config, pipeline)));
         let wakers = Wakers::default();
-        let metrics = Arc::new(Metrics::default());
         let dispatcher = Dispatcher::new(
             store.clone(),
             Arc::clone(&live),
@@ -74,6 +75,7 @@ impl Application {
             Arc::clone(&live),
             Arc::clone(&dispatcher),
             store.clone(),
+            Arc::clone(&metrics),
         ));
         reloader.on_sighup()?;
 
@@ -91,7 +93,7 @@ impl Application {
         let metrics_state = web::Data::new(MetricsState {
             metrics,
             store: store.clone(),
-            live,
+            live: Arc::clone(&live),
         });
         let store_data = web::Data::new(store.clone());
         let admin_token = settings.admin.token.trim();
@@ -99,6 +101,7 @@ impl Application {
             token: (!admin_token.is_empty()).then(|| Token::new(admin_token)),
             store: store.clone(),
             reloader,
+            live,
         });
         let listener = TcpListener::bind(&settings.server.listen).map_err(|e| {
             config.error(ConfigError::key(

@@ -241,7 +241,10 @@ async fn the_cli_lists_dead_deliveries_and_replays_them() {
     let (code, out, _) = cli(&app, &["replay", &id]);
     assert_eq!(
         (code, out.as_str()),
-        (0, "nothing to replay: no dead delivery matches\n")
+        (
+            0,
+            "nothing to replay: no dead delivery to a configured destination matches\n"
+        )
     );
     let (code, _, err) = cli(&app, &["calls", "show", "no-such-call"]);
     assert_eq!(code, 1);

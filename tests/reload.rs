@@ -132,3 +132,62 @@ async fn sighup_reloads_the_config_file() {
     assert!(alive, "SIGHUP must not end the daemon");
     assert!(reached.is_some(), "after SIGHUP no call reached the new destination");
 }
+
+/// A call-back reminder's destinations removed, then put back: the
+/// dead-lettering is counted, a replay while they are gone does nothing,
+/// and a replay after keeps the reminder's time instead of sending it now.
+#[tokio::test]
+async fn a_reminder_dead_lettered_by_a_reload_is_replayed_at_its_own_time() {
+    let sink = sink_answering(&[]).await;
+    let with_reminder = config_yaml(&format!(
+        "destinations:\n  cb-slack: {{ type: slack, webhook_url: \"{}/hook\", template: slack/reminder.json.hbs }}\n  callback: {{ type: reminder, notify: [cb-slack] }}\nroutes:\n  - {{ name: all, to: [callback] }}\nadmin:\n  token: \"{ADMIN_TOKEN}\"\n",
+        sink.uri()
+    ));
+    let app = TestApp::spawn(&with_reminder).await;
+    let now = jiff::Timestamp::now().as_second();
+    let call = json!({"sort_key": "CALL-REM-RELOAD", "caller_name": "Ann", "call_back_needed": true,
+        "callback_time": "in 2 hours", "calltimestamp": now});
+    let (status, answer) = app.post_json(call.to_string()).await;
+    assert_eq!(status, 202, "{answer}");
+    let id = answer["id"].as_str().unwrap().to_owned();
+    let planned = app.deliveries(&id).await.remove(0);
+
+    let file = app.dir.path().join("callbridge.yaml");
+    std::fs::write(&file, config_to("other", &sink.uri())).unwrap();
+    assert_eq!(reload(&app).await.0, 200);
+    let dead = app.wait_for_state(&id, "cb-slack", "dead").await;
+    assert_eq!(dead.due_at, planned.due_at);
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("callbridge_deliveries_total{destination=\"cb-slack\",outcome=\"dead\"} 1"),
+        "{metrics}"
+    );
+    let replay = |app: &TestApp| {
+        app.client
+            .post(format!("{}/admin/replay", app.address))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&json!({"delivery": dead.id}))
+            .send()
+    };
+    let gone = replay(&app).await.unwrap().json::<Value>().await.unwrap();
+    assert_eq!(gone, json!({"replayed": []}), "cb-slack is not configured");
+
+    std::fs::write(&file, &with_reminder).unwrap();
+    assert_eq!(reload(&app).await.0, 200);
+    let back = replay(&app).await.unwrap().json::<Value>().await.unwrap();
+    assert_eq!(back, json!({"replayed": [dead.id]}));
+    let pending = app.deliveries(&id).await.remove(0);
+    assert_eq!((pending.state.as_str(), pending.due_at), ("pending", planned.due_at));
+    assert!(
+        sink.received_requests().await.unwrap().is_empty(),
+        "not sent before its time"
+    );
+}

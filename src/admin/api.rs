@@ -14,6 +14,7 @@ pub struct AdminState {
     pub token: Option<Token>,
     pub store: Store,
     pub reloader: std::sync::Arc<crate::reload::Reloader>,
+    pub live: std::sync::Arc<crate::live::Live>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -202,7 +203,8 @@ async fn replay(
         } => Replay::AllDead { destination },
         _ => return Err(AdminError::BadRequest(REPLAY_USAGE.into())),
     };
-    let replayed = state.store.replay(which.clone(), now_ms()).await?;
+    let configured = state.live.current().pipeline.destinations.keys().cloned().collect();
+    let replayed = state.store.replay(which.clone(), configured, now_ms()).await?;
     if replayed.is_empty() && !state.store.replay_target_exists(&which).await? {
         return Err(AdminError::NotFound(which.to_string()));
     }

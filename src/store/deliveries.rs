@@ -138,19 +138,22 @@ impl Store {
     }
 
     /// Dead-letters pending deliveries (not in flight) to destinations the
-    /// config no longer has, with that reason; returns how many.
-    pub async fn dead_letter_unconfigured(&self, configured: Vec<String>, now: i64) -> Result<usize, StoreError> {
+    /// config no longer has, with that reason; returns the destination of
+    /// each.
+    pub async fn dead_letter_unconfigured(&self, configured: Vec<String>, now: i64) -> Result<Vec<String>, StoreError> {
         let configured = serde_json::to_string(&configured).unwrap_or_default();
         self.writer
             .write(move |db| {
-                db.execute(
+                db.prepare_cached(
                     "UPDATE deliveries
                      SET state = 'dead', last_error = 'destination `' || destination || '` is no longer configured',
                          updated_at = ?2
                      WHERE state = 'pending' AND (lease_until IS NULL OR lease_until <= ?2)
-                       AND destination NOT IN (SELECT value FROM json_each(?1))",
-                    params![configured, now],
-                )
+                       AND destination NOT IN (SELECT value FROM json_each(?1))
+                     RETURNING destination",
+                )?
+                .query_map(params![configured, now], |row| row.get(0))?
+                .collect()
             })
             .await
     }

@@ -151,7 +151,10 @@ impl Store {
 
     /// Makes dead deliveries pending again, due now, with a fresh budget of
     /// attempts; delivered ones are never touched. Returns the ids replayed.
-    pub async fn replay(&self, which: Replay, now: i64) -> Result<Vec<i64>, StoreError> {
+    /// Only deliveries to `configured` destinations are replayed (no loop
+    /// would send the others); a reminder not yet due keeps its time.
+    pub async fn replay(&self, which: Replay, configured: Vec<String>, now: i64) -> Result<Vec<i64>, StoreError> {
+        let configured = serde_json::to_string(&configured).unwrap_or_default();
         self.writer
             .write(move |db| {
                 let (delivery, call, all, destination) = match &which {
@@ -161,14 +164,17 @@ impl Store {
                 };
                 db.prepare_cached(
                     "UPDATE deliveries
-                     SET state = 'pending', due_at = ?1, attempts = 0, lease_until = NULL,
-                         last_error = NULL, updated_at = ?1
+                     SET state = 'pending', attempts = 0, lease_until = NULL, last_error = NULL, updated_at = ?1,
+                         due_at = CASE WHEN kind = 'reminder' THEN MAX(due_at, ?1) ELSE ?1 END
                      WHERE state = 'dead'
                        AND (id = ?2 OR call_id = ?3 OR ?4)
                        AND (?5 IS NULL OR destination = ?5)
+                       AND destination IN (SELECT value FROM json_each(?6))
                      RETURNING id",
                 )?
-                .query_map(params![now, delivery, call, all, destination], |row| row.get(0))?
+                .query_map(params![now, delivery, call, all, destination, configured], |row| {
+                    row.get(0)
+                })?
                 .collect()
             })
             .await
