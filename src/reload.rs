@@ -22,6 +22,8 @@ pub struct Reloader {
     dispatcher: Arc<Dispatcher>,
     store: Store,
     metrics: Arc<Metrics>,
+    /// The settings a reload cannot change, as they were at start.
+    fixed: Vec<(&'static str, String)>,
     /// One reload at a time.
     running: tokio::sync::Mutex<()>,
 }
@@ -31,18 +33,34 @@ pub struct Reloaded {
     pub destinations: Vec<String>,
     /// Pending deliveries whose destination is gone.
     pub dead_lettered: usize,
+    /// Sections changed in the file that only a restart applies.
+    pub restart_needed: Vec<&'static str>,
+}
+
+/// The sections a reload leaves as they were at start, each as text to
+/// compare.
+fn fixed_settings(config: &Config) -> Vec<(&'static str, String)> {
+    let s = &config.settings;
+    vec![
+        ("server", format!("{:?}", s.server)),
+        ("storage", format!("{:?}", s.storage)),
+        ("delivery", format!("{:?}", s.delivery)),
+        ("admin", format!("{:?}", s.admin)),
+        ("jobs", format!("{:?}", s.jobs)),
+    ]
 }
 
 impl Reloader {
     pub fn new(
-        file: PathBuf,
+        config: &Config,
         live: Arc<Live>,
         dispatcher: Arc<Dispatcher>,
         store: Store,
         metrics: Arc<Metrics>,
     ) -> Self {
         Self {
-            file,
+            file: config.file.clone(),
+            fixed: fixed_settings(config),
             live,
             dispatcher,
             store,
@@ -69,9 +87,18 @@ impl Reloader {
             .await
             .map_err(|e| format!("the new config is in force, but dead-lettering removed destinations failed: {e}"))?;
         self.metrics.dead_lettered(&dead);
+        let now = fixed_settings(&config);
+        let restart_needed = self
+            .fixed
+            .iter()
+            .zip(&now)
+            .filter(|(before, after)| before != after)
+            .map(|((section, _), _)| *section)
+            .collect();
         Ok(Reloaded {
             destinations,
             dead_lettered: dead.len(),
+            restart_needed,
         })
     }
 
@@ -89,6 +116,12 @@ impl Reloader {
 
     pub fn log(&self, outcome: &Result<Reloaded, String>) {
         match outcome {
+            Ok(done) if !done.restart_needed.is_empty() => tracing::warn!(
+                destinations = done.destinations.len(),
+                dead_lettered = done.dead_lettered,
+                restart_needed = ?done.restart_needed,
+                "config reloaded; changes to these sections wait for a restart"
+            ),
             Ok(done) => tracing::info!(
                 destinations = done.destinations.len(),
                 dead_lettered = done.dead_lettered,

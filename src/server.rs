@@ -71,7 +71,7 @@ impl Application {
         dispatcher.start().await;
         let jobs = crate::jobs::start(jobs, store.clone(), Arc::clone(&live.current().pipeline)).await?;
         let reloader = Arc::new(Reloader::new(
-            config.file.clone(),
+            &config,
             Arc::clone(&live),
             Arc::clone(&dispatcher),
             store.clone(),

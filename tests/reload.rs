@@ -56,6 +56,7 @@ async fn a_good_config_takes_over_and_a_removed_destinations_work_is_dead_letter
     let (status, answer) = reload(&app).await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["destinations"], json!(["new-slack"]));
+    assert_eq!(answer["restart_needed"], json!([]));
     let dead = app.wait_for_state(&stuck, "old-slack", "dead").await;
     let reason = dead.last_error.unwrap();
     assert!(
@@ -98,6 +99,15 @@ async fn a_bad_config_is_refused_with_the_reason_and_the_old_one_keeps_running()
 
     let id = app.accept("01-docs-example.json").await;
     app.wait_for_state(&id, "slack", "delivered").await;
+
+    // A change only a restart applies is taken, and said to wait.
+    std::fs::write(&file, good.replace("max_body: 64KiB", "max_body: 32KiB")).unwrap();
+    let (status, answer) = reload(&app).await;
+    assert_eq!(
+        (status, &answer["restart_needed"]),
+        (200, &json!(["server"])),
+        "{answer}"
+    );
 }
 
 #[tokio::test]
