@@ -16,20 +16,22 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const CALLS: usize = 4;
 
+/// A Slack stand-in that takes `delay` to answer each message.
+async fn slow_slack(delay: Duration) -> MockServer {
+    let sink = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok").set_delay(delay))
+        .mount(&sink)
+        .await;
+    sink
+}
+
 #[tokio::test]
 async fn sigterm_during_deliveries_loses_nothing_and_sends_nothing_twice() {
     let dir = tempfile::tempdir().unwrap();
     // A slow Slack, one send at a time: at SIGTERM one is in flight, the
     // rest are claimed or queued.
-    let sink = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_string("ok")
-                .set_delay(Duration::from_millis(700)),
-        )
-        .mount(&sink)
-        .await;
+    let sink = slow_slack(Duration::from_millis(700)).await;
     let yaml = slack_config(&sink.uri()).replace("    type: slack\n", "    type: slack\n    concurrency: 1\n");
     let (config, base) = own_config(dir.path(), &yaml);
     let client = reqwest::Client::new();
@@ -111,15 +113,7 @@ async fn sigterm_during_deliveries_loses_nothing_and_sends_nothing_twice() {
 #[tokio::test]
 async fn an_attempt_cut_off_at_the_bound_is_recorded_and_stays_pending() {
     let dir = tempfile::tempdir().unwrap();
-    let sink = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_string("ok")
-                .set_delay(Duration::from_secs(4)),
-        )
-        .mount(&sink)
-        .await;
+    let sink = slow_slack(Duration::from_secs(4)).await;
     let yaml = slack_config(&sink.uri()).replace("  max_body: 64KiB\n", "  max_body: 64KiB\n  shutdown_timeout: 1s\n");
     let (config, base) = own_config(dir.path(), &yaml);
     let client = reqwest::Client::new();
