@@ -194,6 +194,9 @@ impl Metrics {
     /// The queue gauges, read from the store at scrape time (so they are
     /// right after a restart, and whoever else wrote to the store).
     fn set_queue(&self, destinations: &[String], stats: &QueueStats, now: i64) {
+        // Only the destinations in force: one removed by a reload goes away.
+        self.queue_depth.clear();
+        self.oldest_pending.clear();
         for destination in destinations {
             let (depth, oldest) = stats.calls.get(destination).copied().unwrap_or((0, now));
             let label = DestinationLabel {

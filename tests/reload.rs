@@ -67,6 +67,23 @@ async fn a_good_config_takes_over_and_a_removed_destinations_work_is_dead_letter
     let fresh = app.accept("02-dutch-callback.json").await;
     app.wait_for_state(&fresh, "new-slack", "delivered").await;
     assert_eq!(received(&up, 1).await.len(), 1);
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("callbridge_queue_depth{destination=\"new-slack\"} 0"),
+        "{metrics}"
+    );
+    assert!(
+        !metrics.contains("callbridge_queue_depth{destination=\"old-slack\"}"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
