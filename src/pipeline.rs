@@ -152,14 +152,18 @@ impl Pipeline {
                     sender.clone(),
                 )?),
                 DestinationKind::Hubspot(hubspot) => {
+                    required(config, &format!("{key}.token"), &hubspot.token)?;
                     Arc::new(HubspotDestination::new(&key, hubspot, &mut renderer, sender.clone())?)
                 }
-                DestinationKind::Pipedrive(pipedrive) => Arc::new(PipedriveDestination::new(
-                    &key,
-                    pipedrive,
-                    &mut renderer,
-                    sender.clone(),
-                )?),
+                DestinationKind::Pipedrive(pipedrive) => {
+                    required(config, &format!("{key}.token"), &pipedrive.token)?;
+                    Arc::new(PipedriveDestination::new(
+                        &key,
+                        pipedrive,
+                        &mut renderer,
+                        sender.clone(),
+                    )?)
+                }
                 DestinationKind::Caldav(caldav) => {
                     Arc::new(CaldavDestination::new(&key, caldav, &mut renderer, sender.clone())?)
                 }

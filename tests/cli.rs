@@ -102,6 +102,21 @@ fn write_config(dir: &tempfile::TempDir, body: &str) -> String {
 }
 
 #[test]
+fn an_unset_crm_token_is_named_with_its_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_config(
+        &dir,
+        "destinations:\n  crm: { type: hubspot, token: \"${HUBSPOT_TOKEN_UNSET}\" }\nroutes:\n  - { name: a, to: [crm] }\n",
+    );
+    let output = callbridge(&["--config", &file, "check"], &[]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stderr(&output),
+        format!("error: {file}: destinations.crm.token: is empty (unset environment variables: HUBSPOT_TOKEN_UNSET)\n")
+    );
+}
+
+#[test]
 fn check_names_file_and_key_of_a_bad_route_or_template() {
     let dir = tempfile::tempdir().unwrap();
     let file = write_config(

@@ -223,14 +223,6 @@ fn callback_due(context: &Value) -> Option<jiff::Timestamp> {
     context["callback"]["due"].as_str()?.parse().ok()
 }
 
-fn required_secret(key: &str, field: &str, value: &str) -> Result<String, ConfigError> {
-    let value = value.trim();
-    if value.is_empty() {
-        return Err(ConfigError::key(format!("{key}.{field}"), "is empty"));
-    }
-    Ok(value.to_owned())
-}
-
 /// An http(s) origin, without a trailing slash.
 fn base_url(key: &str, field: &str, value: &str) -> Result<String, ConfigError> {
     url::Url::parse(value)
