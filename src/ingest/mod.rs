@@ -14,7 +14,7 @@ pub use error::IngestError;
 
 use crate::call::CallSummary;
 use crate::dispatch::Wakers;
-use crate::live::Live;
+use crate::live::{Current, Live};
 use crate::metrics::Metrics;
 use crate::pipeline::CallMeta;
 use crate::store::{IngestOutcome, NewCall, PlannedDelivery, Store, now_ms};
@@ -58,13 +58,15 @@ async fn receive(
 ) -> Result<HttpResponse, IngestError> {
     let started = std::time::Instant::now();
     let source = source.into_inner();
+    // One config for the whole request, even if a reload lands meanwhile.
+    let current = state.live.current();
     // An unknown source's name is the caller's choice: not a label.
-    let label = if state.live.current().tokens.contains_key(&source) {
+    let label = if current.tokens.contains_key(&source) {
         source.clone()
     } else {
         "unknown".into()
     };
-    let result = accept(request, source, payload, &state).await;
+    let result = accept(request, source, payload, &state, &current).await;
     match &result {
         Ok((_, outcome)) => {
             state.metrics.call(&label, outcome, "");
@@ -81,8 +83,8 @@ async fn accept(
     source: String,
     payload: web::Payload,
     state: &IngestState,
+    current: &Current,
 ) -> Result<(HttpResponse, &'static str), IngestError> {
-    let current = state.live.current();
     let token = current
         .tokens
         .get(&source)
