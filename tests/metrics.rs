@@ -62,9 +62,7 @@ async fn metrics_count_calls_attempts_and_deliveries_exactly() {
     app.wait_for_state(&first, "slack", "missed").await;
     app.wait_for_state(&second, "slack", "missed").await;
 
-    let response = app.client.get(format!("{}/metrics", app.address)).send().await.unwrap();
-    assert_eq!(response.status().as_u16(), 200);
-    let text = response.text().await.unwrap();
+    let text = app.metrics().await;
     let got = samples(&text);
     let expect = |name: &str, value: &str| {
         assert_eq!(got.get(name).map(String::as_str), Some(value), "{name} in\n{text}");

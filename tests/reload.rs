@@ -67,15 +67,7 @@ async fn a_good_config_takes_over_and_a_removed_destinations_work_is_dead_letter
     let fresh = app.accept("02-dutch-callback.json").await;
     app.wait_for_state(&fresh, "new-slack", "delivered").await;
     assert_eq!(received(&up, 1).await.len(), 1);
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("callbridge_queue_depth{destination=\"new-slack\"} 0"),
         "{metrics}"
@@ -184,15 +176,7 @@ async fn a_reminder_dead_lettered_by_a_reload_is_replayed_at_its_own_time() {
     assert_eq!(reload(&app).await.0, 200);
     let dead = app.wait_for_state(&id, "cb-slack", "dead").await;
     assert_eq!(dead.due_at, planned.due_at);
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("callbridge_deliveries_total{destination=\"cb-slack\",outcome=\"dead\"} 1"),
         "{metrics}"

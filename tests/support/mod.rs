@@ -151,6 +151,18 @@ impl TestApp {
         answer["id"].as_str().unwrap().to_owned()
     }
 
+    /// The `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        let response = self
+            .client
+            .get(format!("{}/metrics", self.address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        response.text().await.unwrap()
+    }
+
     pub async fn deliveries(&self, call_id: &str) -> Vec<DeliveryRow> {
         self.store.deliveries_of_call(call_id).await.unwrap()
     }
