@@ -128,8 +128,7 @@ async fn sighup_reloads_the_config_file() {
     let listen = base.trim_start_matches("http://").to_owned();
     let listen = |yaml: String| yaml.replace("127.0.0.1:0", &listen);
     let client = reqwest::Client::new();
-    let mut daemon = start(&config);
-    wait_healthy(&client, &base).await;
+    let mut daemon = start_healthy(&config, &client, &base).await;
 
     std::fs::write(&config, listen(config_to("second", &second.uri()))).unwrap();
     kill(Pid::from_raw(daemon.id() as i32), Signal::SIGHUP).unwrap();

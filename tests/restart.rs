@@ -47,8 +47,7 @@ async fn an_acknowledged_call_is_delivered_after_a_kill_and_restart() {
     let client = reqwest::Client::new();
 
     // Slack is down: the call is stored and acknowledged, not delivered.
-    let mut daemon = start(&config);
-    wait_healthy(&client, &base).await;
+    let mut daemon = start_healthy(&config, &client, &base).await;
     let (status, answer) = post_call(&client, &base, payload("01-docs-example.json")).await;
     assert_eq!(status, 202);
     let id = answer["id"].as_str().unwrap().to_owned();
@@ -114,8 +113,7 @@ async fn a_pending_reminder_fires_once_after_a_kill_and_restart() {
     let (config, base) = own_config(dir.path(), &yaml);
     let client = reqwest::Client::new();
 
-    let mut daemon = start(&config);
-    wait_healthy(&client, &base).await;
+    let mut daemon = start_healthy(&config, &client, &base).await;
     // "in 1 minute", said 52 s ago: due 8 s from now, well after the kill below.
     let called_at = jiff::Timestamp::now().as_second() - 52;
     let body = serde_json::json!({"sort_key": "CALL-REM-RESTART", "caller_name": "Ann", "call_back_needed": true,

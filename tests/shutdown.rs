@@ -36,8 +36,7 @@ async fn sigterm_during_deliveries_loses_nothing_and_sends_nothing_twice() {
     let (config, base) = own_config(dir.path(), &yaml);
     let client = reqwest::Client::new();
 
-    let mut daemon = start(&config);
-    wait_healthy(&client, &base).await;
+    let mut daemon = start_healthy(&config, &client, &base).await;
     let mut ids = Vec::new();
     for i in 0..CALLS {
         let body = serde_json::json!({"sort_key": format!("CALL-TERM-{i}"), "caller_name": format!("Caller {i}")});
@@ -81,8 +80,7 @@ async fn sigterm_during_deliveries_loses_nothing_and_sends_nothing_twice() {
     assert_eq!(leased, 0, "unstarted deliveries were handed back");
 
     // Started again, the rest go out; each call reached Slack once.
-    let mut daemon = start(&config);
-    wait_healthy(&client, &base).await;
+    let mut daemon = start_healthy(&config, &client, &base).await;
     let requests = received(&sink, CALLS).await;
     let all_delivered = poll(Duration::from_secs(20), || async {
         let mut states = Vec::new();
@@ -117,8 +115,7 @@ async fn an_attempt_cut_off_at_the_bound_is_recorded_and_stays_pending() {
     let yaml = slack_config(&sink.uri()).replace("  max_body: 64KiB\n", "  max_body: 64KiB\n  shutdown_timeout: 1s\n");
     let (config, base) = own_config(dir.path(), &yaml);
     let client = reqwest::Client::new();
-    let mut daemon = start(&config);
-    wait_healthy(&client, &base).await;
+    let mut daemon = start_healthy(&config, &client, &base).await;
     let (status, answer) = post_call(&client, &base, payload("01-docs-example.json")).await;
     assert_eq!(status, 202);
     let id = answer["id"].as_str().unwrap().to_owned();

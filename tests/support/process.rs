@@ -19,6 +19,13 @@ pub fn start(config: &std::path::Path) -> Child {
         .unwrap()
 }
 
+/// Starts the daemon on `config` and waits (bounded) until it answers.
+pub async fn start_healthy(config: &std::path::Path, client: &reqwest::Client, base: &str) -> Child {
+    let daemon = start(config);
+    wait_healthy(client, base).await;
+    daemon
+}
+
 pub async fn wait_healthy(client: &reqwest::Client, base: &str) {
     let up = poll(Duration::from_secs(20), || async {
         client
