@@ -23,8 +23,7 @@ async fn restart_until_delivered(
     dir: &std::path::Path,
     call_id: &str,
 ) -> bool {
-    let mut daemon = start(config);
-    wait_healthy(client, base).await;
+    let mut daemon = start_healthy(config, client, base).await;
     let store = callbridge::store::Store::open("sqlite://callbridge.db", dir)
         .await
         .unwrap();
