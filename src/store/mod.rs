@@ -30,6 +30,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_job_runs.sql"),
     include_str!("migrations/0005_call_callback.sql"),
     include_str!("migrations/0006_delivery_progress.sql"),
+    include_str!("migrations/0007_partial_indexes.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]
