@@ -12,7 +12,6 @@ use std::path::PathBuf;
 pub use handlebars::Context;
 use handlebars::Handlebars;
 use jiff::tz::TimeZone;
-use serde_json::Value;
 
 pub use escape::{
     html as escape_html, slack as escape_slack, terminal as escape_terminal, url_component as escape_url_component,
@@ -205,11 +204,10 @@ impl Renderer {
         if !id.format.is_json() {
             return Ok(text);
         }
-        let parsed: Value = serde_json::from_str(&text).map_err(|e| RenderError::InvalidJson {
+        compact_json(&text).map_err(|e| RenderError::InvalidJson {
             name: id.name.clone(),
             error: e.to_string(),
-        })?;
-        Ok(parsed.to_string())
+        })
     }
 
     /// Every `*.hbs` file under the template folder, for `check`.
@@ -219,6 +217,16 @@ impl Renderer {
         found.sort();
         found
     }
+}
+
+/// The JSON text checked and without the template's layout, in one pass
+/// (no tree is built), keys in the template's order.
+fn compact_json(text: &str) -> serde_json::Result<String> {
+    let mut compact = Vec::with_capacity(text.len());
+    let mut input = serde_json::Deserializer::from_str(text);
+    serde_transcode::transcode(&mut input, &mut serde_json::Serializer::new(&mut compact))?;
+    input.end()?;
+    String::from_utf8(compact).map_err(serde::ser::Error::custom)
 }
 
 fn collect_templates(root: &std::path::Path, dir: &std::path::Path, found: &mut Vec<String>) {
@@ -238,7 +246,7 @@ fn collect_templates(root: &std::path::Path, dir: &std::path::Path, found: &mut 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn renderer() -> Renderer {
         Renderer::new(
@@ -323,5 +331,14 @@ mod tests {
     fn invalid_json_output_is_an_error() {
         let err = render(Format::Json, r#"{"n": {{n}}}"#, json!({"n": "x y"})).unwrap_err();
         assert!(matches!(err, RenderError::InvalidJson { .. }), "{err}");
+        let trailing = render(Format::Json, r#"{"n": 1} {"n": 2}"#, json!({})).unwrap_err();
+        assert!(matches!(trailing, RenderError::InvalidJson { .. }), "{trailing}");
+    }
+
+    #[test]
+    fn json_output_is_compact_and_keeps_the_template_order() {
+        let source = "{\n  \"z\": \"{{a}}\",\n  \"a\": [ 1, { \"y\": null } ]\n}\n";
+        let out = render(Format::Json, source, json!({"a": "x \" y"})).unwrap();
+        assert_eq!(out, r#"{"z":"x \" y","a":[1,{"y":null}]}"#);
     }
 }
