@@ -109,7 +109,7 @@ impl Config {
                     [] => String::new(),
                     names => format!(" (environment overrides in effect: {})", names.join(", ")),
                 };
-                fail(ConfigError::Invalid(format!("{e}{hint}")))
+                fail(ConfigError::Invalid(format!("{}{hint}", dotted_keys(&e.to_string()))))
             })?;
         for source in settings.sources.values() {
             secrets.add(&source.token);
@@ -212,6 +212,28 @@ impl Config {
     }
 }
 
+/// The config crate names a key under a list item `routes[0]continue`;
+/// users write (and look for) `routes[0].continue`.
+fn dotted_keys(message: &str) -> String {
+    for (open, close) in [("for key `", '`'), ("missing configuration field \"", '"')] {
+        let Some(start) = message.find(open).map(|at| at + open.len()) else {
+            continue;
+        };
+        let end = message[start..].find(close).map_or(message.len(), |at| start + at);
+        let mut dotted = String::with_capacity(end - start + 4);
+        let mut after_index = false;
+        for c in message[start..end].chars() {
+            if after_index && c != '[' && c != '.' {
+                dotted.push('.');
+            }
+            dotted.push(c);
+            after_index = c == ']';
+        }
+        return format!("{}{dotted}{}", &message[..start], &message[end..]);
+    }
+    message.to_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -309,6 +331,39 @@ routes:
     fn wrong_type_names_the_key() {
         let err = load("delivery: { max_attempts: many }", &[]).unwrap_err();
         assert!(err.to_string().contains("delivery.max_attempts"), "{err}");
+        let err = load(
+            "routes: [ { name: a, to: [a] }, { name: b, to: [b], continue: maybe } ]",
+            &[],
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .ends_with("invalid type: string \"maybe\", expected a boolean for key `routes[1].continue`"),
+            "{err}"
+        );
+        let err = load("routes: [ { to: [a] } ]", &[]).unwrap_err();
+        assert!(
+            err.to_string()
+                .ends_with("missing configuration field \"routes[0].name\""),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_misspelt_job_key_is_answered_with_the_keys_of_that_job_type() {
+        let yaml = "jobs: { nightly: { type: purge, schedule: '0 3 * * *', timezon: UTC, older_than: 30d } }";
+        let err = load(yaml, &[]).unwrap_err().to_string();
+        assert!(
+            err.contains("unknown field `timezon`, expected one of `schedule`, `timezone`, `older_than`"),
+            "{err}"
+        );
+        let yaml = "jobs: { nightly: { type: digest, schedule: '0 8 * * *', timezone: UTC, to: [slack] } }";
+        let job = &load(yaml, &[]).unwrap().settings.jobs["nightly"];
+        assert_eq!(
+            (job.schedule.as_str(), job.timezone.as_deref()),
+            ("0 8 * * *", Some("UTC"))
+        );
+        assert!(matches!(&job.kind, JobKind::Digest { to } if to == &["slack"]));
     }
 
     #[test]

@@ -44,28 +44,62 @@ pub struct AdminSettings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(from = "JobFields")]
 pub struct JobSettings {
     /// Cron: `minute hour day month weekday`, or six fields with seconds first.
     pub schedule: String,
     /// The zone the schedule is read in; default `defaults.timezone`.
-    #[serde(default)]
     pub timezone: Option<String>,
-    #[serde(flatten)]
     pub kind: JobKind,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub enum JobKind {
     /// Deletes calls (with deliveries and attempts) older than this, unless
     /// work for them is still pending.
-    Purge {
-        #[serde(with = "humantime_serde")]
-        older_than: Duration,
-    },
+    Purge { older_than: Duration },
     /// Sends the call-backs due today and those overdue to each `to`
     /// destination, rendered with that destination's template.
     Digest { to: Vec<String> },
+}
+
+/// A job as written: one variant per type, each with every key it takes,
+/// so a misspelt key is refused with the keys that job type has (a
+/// flattened kind would list only its own).
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+enum JobFields {
+    Purge {
+        schedule: String,
+        #[serde(default)]
+        timezone: Option<String>,
+        #[serde(with = "humantime_serde")]
+        older_than: Duration,
+    },
+    Digest {
+        schedule: String,
+        #[serde(default)]
+        timezone: Option<String>,
+        to: Vec<String>,
+    },
+}
+
+impl From<JobFields> for JobSettings {
+    fn from(fields: JobFields) -> Self {
+        let (schedule, timezone, kind) = match fields {
+            JobFields::Purge {
+                schedule,
+                timezone,
+                older_than,
+            } => (schedule, timezone, JobKind::Purge { older_than }),
+            JobFields::Digest { schedule, timezone, to } => (schedule, timezone, JobKind::Digest { to }),
+        };
+        Self {
+            schedule,
+            timezone,
+            kind,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
