@@ -180,7 +180,21 @@ async fn admin_errors_are_json_and_the_token_is_checked_before_anything_else() {
     );
     assert_eq!(
         admin(&app, reqwest::Method::GET, "/calls?limit=0", Some(ADMIN_TOKEN), None).await,
-        (400, json!({"error": "limit 0 is not between 1 and 1000"}))
+        (400, json!({"error": "limit `0` is not a whole number from 1 to 1000"}))
+    );
+    assert_eq!(
+        admin(
+            &app,
+            reqwest::Method::GET,
+            "/deliveries?limit=abc",
+            Some(ADMIN_TOKEN),
+            None
+        )
+        .await,
+        (
+            400,
+            json!({"error": "limit `abc` is not a whole number from 1 to 1000"})
+        )
     );
     assert_eq!(
         admin(&app, reqwest::Method::GET, "/replay", Some(ADMIN_TOKEN), None).await,

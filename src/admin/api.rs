@@ -101,40 +101,54 @@ fn query<T: serde::de::DeserializeOwned>(request: &HttpRequest) -> Result<T, Adm
 
 const STATES: [&str; 5] = ["pending", "delivered", "dead", "missed", "cancelled"];
 
+/// A list's query string as given; `limit` stays text so a bad one is
+/// named in the answer.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ListQuery {
-    #[serde(default = "default_limit")]
+    limit: Option<String>,
+    state: Option<String>,
+    destination: Option<String>,
+}
+
+/// A list query, checked.
+struct Listing {
     limit: i64,
     state: Option<String>,
     destination: Option<String>,
 }
 
-fn default_limit() -> i64 {
-    50
-}
+const DEFAULT_LIMIT: i64 = 50;
 
 impl ListQuery {
-    fn checked(self) -> Result<Self, AdminError> {
-        if !(1..=1000).contains(&self.limit) {
-            return Err(AdminError::BadRequest(format!(
-                "limit {} is not between 1 and 1000",
-                self.limit
-            )));
-        }
+    fn checked(self) -> Result<Listing, AdminError> {
+        let limit = match self.limit.as_deref() {
+            None => DEFAULT_LIMIT,
+            Some(text) => text
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (1..=1000).contains(n))
+                .ok_or_else(|| {
+                    AdminError::BadRequest(format!("limit `{text}` is not a whole number from 1 to 1000"))
+                })?,
+        };
         if let Some(state) = self.state.as_deref().filter(|s| !STATES.contains(s)) {
             return Err(AdminError::BadRequest(format!(
                 "unknown state `{state}` (use one of {})",
                 STATES.join(", ")
             )));
         }
-        Ok(self)
+        Ok(Listing {
+            limit,
+            state: self.state,
+            destination: self.destination,
+        })
     }
 }
 
 async fn calls(request: HttpRequest, state: web::Data<AdminState>) -> Result<HttpResponse, AdminError> {
     authorise(&request, &state)?;
-    let ListQuery { limit, .. } = query::<ListQuery>(&request)?.checked()?;
+    let Listing { limit, .. } = query::<ListQuery>(&request)?.checked()?;
     Ok(HttpResponse::Ok().json(state.store.list_calls(limit).await?))
 }
 
@@ -151,7 +165,7 @@ async fn call(
 
 async fn deliveries(request: HttpRequest, state: web::Data<AdminState>) -> Result<HttpResponse, AdminError> {
     authorise(&request, &state)?;
-    let ListQuery {
+    let Listing {
         limit,
         state: wanted,
         destination,
