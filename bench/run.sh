@@ -68,6 +68,11 @@ sink_count() { curl -fsS "http://127.0.0.1:$SINK_PORT/count"; }
 # Peak RSS (VmHWM) in MiB, and resetting it (echo 5 > clear_refs) between runs.
 peak_rss_mib() { awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 reset_peak_rss() { echo 5 > "/proc/$1/clear_refs" 2>/dev/null || true; }
+# CPU time (user + system) a process has used so far, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+TICK=$(getconf CLK_TCK)
+# Microseconds of CPU per request: ticks $1..$2 over $3 requests.
+cpu_per_request() { awk -v a="$1" -v b="$2" -v n="$3" -v t="$TICK" 'BEGIN { printf "%.0f", (b - a) * 1e6 / t / n }'; }
 
 # --- wrk script: a distinct sort_key per request, status counts at the end --
 cat > "$TMP/unique.lua" <<'LUA'
@@ -185,7 +190,7 @@ status=$(curl -sS -o /dev/null -w '%{http_code}' -X POST -H "Content-Type: appli
 for _ in $(seq 1 50); do [[ $(sink_count) -ge 1 ]] && break; sleep 0.2; done
 [[ $(sink_count) -ge 1 ]] || { echo "smoke call never reached the sink" >&2; exit 1; }
 
-declare -A REQS P50 P99 DELIV RSS NOTES
+declare -A REQS P50 P99 DELIV RSS CPU NOTES
 
 # Waits until the sink has seen $1 more deliveries than before the run,
 # then for stragglers (calls stored while wrk was stopping) to settle.
@@ -212,6 +217,7 @@ for c in "${CONNECTIONS[@]}"; do
     reset_peak_rss "$CB_PID"
     before=$(sink_count)
     start=$(now)
+    ticks=$(cpu_ticks "$CB_PID")
     result=$(drive "http://127.0.0.1:$CB_PORT" "$c" "cb$c")
     at_end=$(( $(sink_count) - before ))
     ok=$(field ok "$result"); dur=$(field duration_us "$result")
@@ -219,6 +225,8 @@ for c in "${CONNECTIONS[@]}"; do
     P50[$row]=$(field p50_us "$result"); P99[$row]=$(field p99_us "$result")
 
     wait_deliveries $(( before + ok ))
+    # Ingest and delivery of every call of the run, stragglers included.
+    CPU[$row]=$(cpu_per_request "$ticks" "$(cpu_ticks "$CB_PID")" "$ok")
     delivered=$(( DELIVERED - before ))
     if [[ -n $DELIVERED_AT ]]; then
         DELIV[$row]=$(awk -v n="$ok" -v s="$start" -v e="$DELIVERED_AT" 'BEGIN { printf "%.0f", n / (e - s) }')
@@ -242,8 +250,10 @@ for c in "${CONNECTIONS[@]}"; do
     row="bare@$c"
     log "$row: wrk -c$c for $DURATION"
     reset_peak_rss "$BARE_PID"
+    ticks=$(cpu_ticks "$BARE_PID")
     result=$(drive "http://127.0.0.1:$BARE_PORT" "$c" "bare$c")
     ok=$(field ok "$result"); dur=$(field duration_us "$result")
+    CPU[$row]=$(cpu_per_request "$ticks" "$(cpu_ticks "$BARE_PID")" "$ok")
     REQS[$row]=$(awk -v n="$ok" -v d="$dur" 'BEGIN { printf "%.0f", n / (d / 1e6) }')
     P50[$row]=$(field p50_us "$result"); P99[$row]=$(field p99_us "$result")
     DELIV[$row]="-"
@@ -255,10 +265,10 @@ done
 ms() { awk -v u="$1" 'BEGIN { printf "%.2f ms", u / 1000 }'; }
 echo
 echo "payload $(basename "$PAYLOAD"), $DURATION per run, wrk -t$THREADS, $(nproc) cores, all on one machine"
-printf '%-16s %10s %11s %11s %12s %14s\n' "" "req/s" "p50" "p99" "delivered/s" "peak RSS MiB"
+printf '%-16s %10s %11s %11s %12s %14s %12s\n' "" "req/s" "p50" "p99" "delivered/s" "peak RSS MiB" "CPU µs/req"
 for row in callbridge@32 callbridge@256 bare@32 bare@256; do
-    printf '%-16s %10s %11s %11s %12s %14s\n' "$row" "${REQS[$row]}" "$(ms "${P50[$row]}")" \
-        "$(ms "${P99[$row]}")" "${DELIV[$row]}" "${RSS[$row]}"
+    printf '%-16s %10s %11s %11s %12s %14s %12s\n' "$row" "${REQS[$row]}" "$(ms "${P50[$row]}")" \
+        "$(ms "${P99[$row]}")" "${DELIV[$row]}" "${RSS[$row]}" "${CPU[$row]}"
 done
 echo
 awk -v a="${REQS[callbridge@32]}" -v b="${REQS[bare@32]}" \
