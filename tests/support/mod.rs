@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod chat_contracts;
 pub mod fake_crm;
 pub mod process;
 pub mod radicale;
