@@ -6,6 +6,7 @@ mod support;
 use std::time::Duration;
 
 use serde_json::json;
+use support::chat_contracts::*;
 use support::*;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -91,15 +92,23 @@ async fn a_job_run_is_claimed_once() {
 }
 
 #[tokio::test]
-async fn the_digest_lists_overdue_call_backs() {
+async fn the_digest_lists_overdue_call_backs_in_every_chat() {
     // The reminder's own destination never answers: it stays pending.
     let sink = sink_with("/digest", "/reminders").await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ok": true, "result": {}})))
+        .mount(&sink)
+        .await;
     let app = TestApp::spawn(&config_yaml(&format!(
         r#"
 destinations:
   slack-reminder: {{ type: slack, webhook_url: "{uri}/reminders", template: slack/reminder.json.hbs }}
   callback: {{ type: reminder, notify: [slack-reminder], grace: 1d }}
   slack-digest: {{ type: slack, webhook_url: "{uri}/digest", template: slack/digest.json.hbs }}
+  teams-digest: {{ type: teams, webhook_url: "{uri}/teams", template: teams/digest.json.hbs }}
+  discord-digest: {{ type: discord, webhook_url: "{uri}/discord", template: discord/digest.json.hbs }}
+  telegram-digest:
+    {{ type: telegram, bot_token: "123456:digest-token", chat_id: -100777, base_url: "{uri}", template: telegram/digest.json.hbs }}
 routes:
   - name: all
     to: [callback]
@@ -107,7 +116,7 @@ jobs:
   digest:
     type: digest
     schedule: "* * * * * *"
-    to: [slack-digest]
+    to: [slack-digest, teams-digest, discord-digest, telegram-digest]
 "#,
         uri = sink.uri()
     )))
@@ -124,13 +133,24 @@ jobs:
         .to_zoned_datetime(zone.clone())
         .strftime("%a %-d %b %H:%M")
         .to_string();
-    let digest = poll(Duration::from_secs(20), || async {
+    let today = jiff::Timestamp::now()
+        .to_zoned_datetime(zone)
+        .strftime("%a %-d %b")
+        .to_string();
+    // The latest digest each vendor got, once every one lists the call-back
+    // (runs before the call was stored list nothing).
+    let paths = ["/digest", "/teams", "/discord", "/bot123456:digest-token/sendMessage"];
+    let digests = poll(Duration::from_secs(20), || async {
         let requests = sink.received_requests().await.unwrap_or_default();
-        requests
-            .into_iter()
-            .filter(|r| r.url.path() == "/digest")
-            .map(|r| serde_json::from_slice::<serde_json::Value>(&r.body).unwrap())
-            .find(|body| body["text"].as_str().is_some_and(|t| t.ends_with("1 overdue")))
+        let latest: Vec<serde_json::Value> = paths
+            .iter()
+            .filter_map(|wanted| {
+                let request = requests.iter().rev().find(|r| r.url.path() == *wanted)?;
+                let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
+                body.to_string().contains("+31612345678").then_some(body)
+            })
+            .collect();
+        (latest.len() == paths.len()).then_some(latest)
     })
     .await;
     let all: Vec<String> = sink
@@ -140,19 +160,44 @@ jobs:
         .iter()
         .map(|r| format!("{} {}", r.url.path(), String::from_utf8_lossy(&r.body)))
         .collect();
-    let digest = digest.unwrap_or_else(|| panic!("no digest with the overdue call-back: {all:#?}"));
-    let today = jiff::Timestamp::now()
-        .to_zoned_datetime(zone)
-        .strftime("%a %-d %b")
-        .to_string();
+    let [slack, teams, discord, telegram] = digests
+        .unwrap_or_else(|| panic!("not every chat got the overdue call-back: {all:#?}"))
+        .try_into()
+        .unwrap();
+
+    assert_eq!(slack["text"], format!("Call-backs for {today}: 0 due today, 1 overdue"));
     assert_eq!(
-        digest["text"],
-        format!("Call-backs for {today}: 0 due today, 1 overdue")
-    );
-    assert_eq!(
-        digest["blocks"][1]["text"]["text"],
+        slack["blocks"][1]["text"]["text"],
         format!("*Overdue*\n• {due} — Ann &lt;Admin&gt; <tel:+31612345678|+31612345678>\n")
     );
-    assert_eq!(digest["blocks"][2]["text"]["text"], "*Due today*\nnone");
-    assert_valid("slack/message-payload.schema.json", &digest);
+    assert_eq!(slack["blocks"][2]["text"]["text"], "*Due today*\nnone");
+    assert_valid("slack/message-payload.schema.json", &slack);
+
+    let card = &teams["attachments"][0]["content"];
+    assert_eq!(card["body"][0]["text"], format!("☎️ Call-backs for {today}"));
+    assert_eq!(
+        card["body"][2]["facts"],
+        json!([{"title": due, "value": "Ann <Admin> +31612345678"}])
+    );
+    assert_eq!(card["body"][4]["facts"], json!([{"title": "none", "value": ""}]));
+    assert_teams_contract(&teams);
+
+    assert_eq!(
+        discord["content"],
+        format!("☎️ Call-backs for {today}: 0 due today, 1 overdue")
+    );
+    assert_eq!(
+        discord["embeds"][0]["description"],
+        format!("• {due} — Ann \\<Admin\\> +31612345678\n")
+    );
+    assert_eq!(discord["embeds"][1]["description"], "none");
+    assert_discord_contract(&discord);
+
+    assert_eq!(
+        telegram["text"],
+        format!(
+            "☎️ <b>Call-backs for {today}</b>\n\n<b>Overdue</b>\n• {due} — Ann &lt;Admin&gt; +31612345678\n\n<b>Due today</b>\nnone\n"
+        )
+    );
+    assert_telegram_contract(&telegram, -100777);
 }

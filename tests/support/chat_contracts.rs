@@ -25,7 +25,10 @@ pub fn assert_discord_contract(body: &Value) {
 
 pub fn assert_telegram_contract(body: &Value, chat_id: i64) {
     assert_valid("telegram/sendMessage.request.schema.json", body);
-    assert_eq!((&body["chat_id"], &body["parse_mode"]), (&json!(chat_id), &json!("HTML")));
+    assert_eq!(
+        (&body["chat_id"], &body["parse_mode"]),
+        (&json!(chat_id), &json!("HTML"))
+    );
     assert!(visible(body["text"].as_str().unwrap()).encode_utf16().count() <= 4096);
 }
 
