@@ -39,7 +39,7 @@ fn check_passes_on_the_shipped_config() {
     assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(
         String::from_utf8_lossy(&output.stdout),
-        "config/callbridge.yaml: ok (1 sources, 1 destinations, 1 routes, 21 templates)\n"
+        "config/callbridge.yaml: ok (1 sources, 1 destinations, 1 routes, 24 templates)\n"
     );
     assert_eq!(stderr(&output), "", "the shipped templates render the sample call");
 }
