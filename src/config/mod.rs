@@ -119,7 +119,7 @@ impl Config {
                 // A webhook URL is its own credential.
                 DestinationKind::Slack { webhook_url, .. }
                 | DestinationKind::Teams { webhook_url, .. }
-                | DestinationKind::Discord { webhook_url, .. } => secrets.add(webhook_url),
+                | DestinationKind::Discord { webhook_url, .. } => secrets.add_url(webhook_url),
                 DestinationKind::Telegram(telegram) => secrets.add(&telegram.bot_token),
                 DestinationKind::Caldav(CaldavSettings {
                     password: Some(password),

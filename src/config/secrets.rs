@@ -13,6 +13,10 @@ use super::ConfigError;
 /// `Config::require_source_tokens`).
 pub const MIN_REDACTED_LEN: usize = 6;
 
+/// A part of a webhook URL this long is taken for its token (Slack's is
+/// 24 characters, Discord's 68, a Teams `sig` 43; ids and words are shorter).
+const TOKEN_LEN: usize = 16;
+
 /// Values that must never appear in logs or recorded attempts.
 #[derive(Debug, Clone, Default)]
 pub struct Secrets {
@@ -26,6 +30,23 @@ impl Secrets {
         let value = value.trim();
         if value.chars().count() >= MIN_REDACTED_LEN {
             self.values.insert(value.to_owned());
+        }
+    }
+
+    /// Remembers a URL that is itself the credential (a chat webhook), and
+    /// the parts of it a server may echo on their own: the path with the
+    /// query, and each path segment or query value long enough to be a token.
+    pub fn add_url(&mut self, url: &str) {
+        self.add(url);
+        let Ok(parsed) = url::Url::parse(url.trim()) else {
+            return;
+        };
+        self.add(&parsed[url::Position::BeforePath..]);
+        let segments = parsed.path_segments().into_iter().flatten().map(str::to_owned);
+        let values = parsed.query_pairs().map(|(_, value)| value.into_owned());
+        let tokens: Vec<String> = segments.chain(values).filter(|part| part.len() >= TOKEN_LEN).collect();
+        for token in tokens {
+            self.add(&token);
         }
     }
 
@@ -157,6 +178,27 @@ fn join(path: &str, key: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_webhook_url_is_redacted_whole_and_in_the_parts_a_server_may_echo() {
+        let mut secrets = Secrets::default();
+        secrets.add_url("https://hooks.slack.com/services/T0001/B0002/AbCdEfGhIjKlMnOpQrStUvWx");
+        secrets.add_url("https://x.logic.azure.com/workflows/abc/triggers/manual/paths/invoke?api-version=1&sig=Zm9vYmFyYmF6cXV4cXV1eA");
+        assert_eq!(
+            secrets.redact("400 at https://hooks.slack.com/services/T0001/B0002/AbCdEfGhIjKlMnOpQrStUvWx"),
+            "400 at [redacted]"
+        );
+        assert_eq!(
+            secrets.redact("invalid_payload for /services/T0001/B0002/AbCdEfGhIjKlMnOpQrStUvWx"),
+            "invalid_payload for [redacted]"
+        );
+        assert_eq!(
+            secrets.redact("token AbCdEfGhIjKlMnOpQrStUvWx revoked; bad sig Zm9vYmFyYmF6cXV4cXV1eA"),
+            "token [redacted] revoked; bad sig [redacted]"
+        );
+        // Short parts (ids, words of the path) stay readable.
+        assert_eq!(secrets.redact("team T0001, path invoke"), "team T0001, path invoke");
+    }
 
     #[test]
     fn expands_set_default_and_unset_variables() {
