@@ -77,6 +77,15 @@ async fn concurrent_copies_of_one_call_plan_one_delivery() {
 }
 
 #[tokio::test]
+async fn a_name_cut_mid_emoji_is_accepted_and_sent_with_a_replacement_character() {
+    let (app, sink) = app_with_sink().await;
+    let body = br#"{"sort_key": "CUT-1", "caller_name": "Ann \ud83d", "callsummary": "hi"}"#.to_vec();
+    assert_eq!(app.post_json(body).await.0, 202);
+    let sent: serde_json::Value = serde_json::from_slice(&received(&sink, 1).await[0].body).unwrap();
+    assert_eq!(sent["blocks"][0]["text"]["text"], "📞 Ann \u{fffd}");
+}
+
+#[tokio::test]
 async fn a_body_without_sort_key_is_deduplicated_by_its_hash() {
     let (app, _sink) = app_with_sink().await;
     let body = br#"{"caller_name": "No Key", "callsummary": "hi"}"#.to_vec();

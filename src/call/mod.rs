@@ -4,6 +4,7 @@
 
 mod lenient;
 pub mod phone;
+mod surrogates;
 
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
@@ -75,8 +76,14 @@ impl CallSummary {
         normalise: impl FnOnce(&str) -> Option<phone::Normalised>,
     ) -> Result<Self, ParseError> {
         let text = std::str::from_utf8(body).map_err(|e| ParseError::NotUtf8(e.valid_up_to()))?;
-        let value: Value =
-            serde_json::from_str(text.trim_start_matches('\u{feff}')).map_err(|e| ParseError::NotJson {
+        let text = text.trim_start_matches('\u{feff}');
+        let value: Value = serde_json::from_str(text)
+            .or_else(|error| match surrogates::replace_lone(text) {
+                // Same length: a later error's position holds for the body as sent.
+                Some(repaired) => serde_json::from_str(&repaired),
+                None => Err(error),
+            })
+            .map_err(|e| ParseError::NotJson {
                 message: e.to_string().split(" at line").next().unwrap_or_default().to_owned(),
                 line: e.line(),
                 column: e.column(),
@@ -188,6 +195,16 @@ mod tests {
 
     fn nl() -> Region {
         phone::region("NL").unwrap()
+    }
+
+    #[test]
+    fn a_string_cut_mid_emoji_keeps_the_call() {
+        let call =
+            CallSummary::parse(br#"{"caller_name":"Ann \ud83d","callsummary":"ok \ud83d\ude00"}"#, nl()).unwrap();
+        assert_eq!(call.caller_name.as_deref(), Some("Ann \u{fffd}"));
+        assert_eq!(call.summary.as_deref(), Some("ok 😀"));
+        let broken = CallSummary::parse(br#"{"caller_name":"Ann \ud83d""#, nl()).unwrap_err();
+        assert!(broken.to_string().contains("EOF while parsing"), "{broken}");
     }
 
     #[test]
