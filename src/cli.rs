@@ -136,7 +136,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Check => check(&config)?,
         Command::Render { payload, source } => {
             let report = render(&config, &payload, &source)?;
-            println!("{}", serde_json::to_string_pretty(&report)?);
+            out!("{}", serde_json::to_string_pretty(&report)?)?;
         }
         Command::When {
             phrase,
@@ -149,7 +149,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             defaults.timezone = timezone.unwrap_or(defaults.timezone);
             defaults.business_hours = business_hours.unwrap_or(defaults.business_hours);
             defaults.holidays = holidays.unwrap_or(defaults.holidays);
-            println!("{}", serde_json::to_string(&when(&defaults, &phrase, at)?)?);
+            out!("{}", serde_json::to_string(&when(&defaults, &phrase, at)?)?)?;
         }
         Command::Reminders { action } => reminders(&config, action).await?,
         Command::Calls { action } => calls(&config, action).await?,
@@ -184,20 +184,21 @@ fn check(config: &Config) -> anyhow::Result<()> {
     crate::jobs::build(&config.settings, |name| pipeline.destinations.contains_key(name))
         .map_err(|e| config.error(e))?;
     warn_about_sample_renders(config, &pipeline)?;
-    println!(
+    out!(
         "{}: ok ({} sources, {} destinations, {} routes, {} templates)",
         config.file.display(),
         config.settings.sources.len(),
         config.settings.destinations.len(),
         config.settings.routes.len(),
         templates
-    );
+    )?;
     Ok(())
 }
 
 /// Renders every destination for the built-in sample call, which has every
 /// known field: a misspelled `{{field}}` shows up here. Only a warning,
-/// since a template may rightly use a field only some senders send.
+/// since a template may rightly use a field only some senders send. A
+/// digest destination must render an empty digest.
 fn warn_about_sample_renders(config: &Config, pipeline: &Pipeline) -> anyhow::Result<()> {
     let context = call_context(pipeline, SAMPLE_CALL.as_bytes(), "check", "check")?;
     // A digest's destinations render a digest, not a call.
@@ -213,9 +214,11 @@ fn warn_about_sample_renders(config: &Config, pipeline: &Pipeline) -> anyhow::Re
         .collect();
     let empty_digest = crate::jobs::digest_context("check", &[], &pipeline.zone, jiff::Timestamp::now());
     for name in &digests {
+        // Sent every run, empty or not: a template that cannot render an
+        // empty digest is a digest that never arrives.
         if let Err(error) = pipeline.render(empty_digest.clone(), "check", name) {
-            eprintln!(
-                "warning: {}: destinations.{name}: fails for a digest (it is named by a digest job): {}",
+            anyhow::bail!(
+                "{}: destinations.{name}: cannot render a digest (a digest job sends to it; use a digest template such as slack/digest.json.hbs): {}",
                 config.file.display(),
                 config.secrets.redact(&error.to_string())
             );
@@ -282,8 +285,18 @@ async fn open_store(config: &Config) -> anyhow::Result<crate::store::Store> {
 }
 
 /// JSON on stdout: caller text in it is escaped, so it cannot drive the terminal.
+/// `println!` that returns the error: a reader that went away (`| head`)
+/// ends the command quietly (see main) instead of panicking.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)
+    }};
+}
+use out;
+
 fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    out!("{}", serde_json::to_string_pretty(value)?)?;
     Ok(())
 }
 
@@ -322,10 +335,10 @@ async fn replay(config: &Config, id: Option<String>, dead: bool, destination: Op
         anyhow::bail!("{which} not found");
     }
     if replayed.is_empty() {
-        println!("nothing to replay: no dead delivery to a configured destination matches");
+        out!("nothing to replay: no dead delivery to a configured destination matches")?;
     } else {
         let ids: Vec<String> = replayed.iter().map(i64::to_string).collect();
-        println!("replaying {} deliveries: {}", replayed.len(), ids.join(", "));
+        out!("replaying {} deliveries: {}", replayed.len(), ids.join(", "))?;
     }
     Ok(())
 }
@@ -337,10 +350,10 @@ async fn reminders(config: &Config, action: RemindersAction) -> anyhow::Result<(
             let zone = jiff::tz::TimeZone::get(&config.settings.defaults.timezone)?;
             let rows = store.reminders(all).await?;
             if !rows.is_empty() {
-                println!("{:<6} {:<20} {:<9} CALLER / NUMBER / VIA", "ID", "DUE", "STATE");
+                out!("{:<6} {:<20} {:<9} CALLER / NUMBER / VIA", "ID", "DUE", "STATE")?;
             }
             for row in rows {
-                println!("{}", reminder_line(&row, &zone));
+                out!("{}", reminder_line(&row, &zone))?;
             }
             return Ok(());
         }
@@ -348,7 +361,7 @@ async fn reminders(config: &Config, action: RemindersAction) -> anyhow::Result<(
         RemindersAction::Cancel { id } => (id, "cancelled by an operator"),
     };
     store.close_reminder(id, reason).await?;
-    println!("reminder {id}: {reason}");
+    out!("reminder {id}: {reason}")?;
     Ok(())
 }
 
@@ -419,7 +432,7 @@ async fn send_test(config: &Config, destination: &str, payload: Option<&Path>) -
         Outcome::Retry { .. } => "failed (would be retried)",
         Outcome::Permanent => "failed (would not be retried)",
     };
-    println!(
+    out!(
         "{}",
         serde_json::to_string_pretty(&json!({
             "destination": destination,
@@ -428,7 +441,7 @@ async fn send_test(config: &Config, destination: &str, payload: Option<&Path>) -
             "error": redact(&report.error),
             "response": redact(&report.response),
         }))?
-    );
+    )?;
     if report.outcome != Outcome::Delivered {
         anyhow::bail!("the test send to `{destination}` failed");
     }

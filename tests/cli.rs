@@ -71,6 +71,45 @@ fn check_refuses_a_listen_address_serve_could_not_bind() {
 }
 
 #[test]
+fn check_refuses_a_digest_job_that_sends_to_a_call_template() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("callbridge.yaml");
+    let yaml = format!(
+        "templates_dir: {}\nsources: {{ vm: {{ token: check-token-0123 }} }}\n\
+         destinations: {{ team: {{ type: slack, webhook_url: \"https://hooks.slack.com/services/T/B/x\" }} }}\n\
+         routes: [ {{ name: all, to: [team] }} ]\n\
+         jobs: {{ morning: {{ type: digest, schedule: \"30 8 * * *\", to: [team] }} }}\n",
+        repo_path("templates").display()
+    );
+    std::fs::write(&file, yaml).unwrap();
+    let output = callbridge(&["--config", file.to_str().unwrap(), "check"], &[]);
+    assert_eq!(output.status.code(), Some(1));
+    let expected = format!(
+        "error: {}: destinations.team: cannot render a digest (a digest job sends to it; use a digest template \
+         such as slack/digest.json.hbs): template slack/call.json.hbs: ",
+        file.display()
+    );
+    assert!(stderr(&output).starts_with(&expected), "{}", stderr(&output));
+}
+
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    let payload = payload_path("01-docs-example.json");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_callbridge"))
+        .args(["render", "--payload", payload.to_str().unwrap()])
+        .current_dir(repo_path("."))
+        .envs(SHIPPED_ENV.iter().copied())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // As `| head -c 0` does: the reader is gone before anything is written.
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!((output.status.code(), stderr(&output)), (Some(0), String::new()));
+}
+
+#[test]
 fn render_names_an_unknown_source() {
     let payload = payload_path("01-docs-example.json");
     let output = callbridge(
