@@ -212,6 +212,17 @@ async fn admin_errors_are_json_and_the_token_is_checked_before_anything_else() {
         .unwrap();
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(response.json::<Value>().await.unwrap(), json!({"replayed": []}));
+    // A big body: refused unread without the token, a JSON 413 with it.
+    let big = json!({"dead": true, "pad": "x".repeat(64 << 10)});
+    let (status, _) = admin(&app, reqwest::Method::POST, "/replay", None, Some(big.clone())).await;
+    assert_eq!(status, 401);
+    assert_eq!(
+        admin(&app, reqwest::Method::POST, "/replay", Some(ADMIN_TOKEN), Some(big)).await,
+        (
+            413,
+            json!({"error": "the body is over 4096 bytes; a replay request is a few"})
+        )
+    );
 }
 
 fn cli(app: &TestApp, args: &[&str]) -> (i32, String, String) {

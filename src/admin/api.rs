@@ -31,6 +31,8 @@ pub enum AdminError {
     NotFound(String),
     #[error("method not allowed here")]
     MethodNotAllowed,
+    #[error("the body is over {0} bytes; a replay request is a few")]
+    TooLarge(usize),
     #[error("the store could not be read; try again")]
     Store,
 }
@@ -43,6 +45,7 @@ impl ResponseError for AdminError {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Store => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -70,6 +73,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource("/reload").route(web::post().to(reload)))
             .default_service(web::to(not_found)),
     );
+}
+
+async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::BytesMut, AdminError> {
+    use futures_util::StreamExt;
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| AdminError::BadRequest(format!("the body could not be read: {e}")))?;
+        if body.len() + chunk.len() > limit {
+            return Err(AdminError::TooLarge(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 async fn method_not_allowed() -> Result<HttpResponse, AdminError> {
@@ -187,13 +203,18 @@ struct ReplayRequest {
 const REPLAY_USAGE: &str =
     "say which: {\"delivery\": ID}, {\"call\": ID} or {\"dead\": true} (optionally with \"destination\")";
 
-/// Any content type: the body is read as JSON whatever curl says it is.
+/// The largest replay request read.
+const MAX_REPLAY_BODY: usize = 4096;
+
+/// Any content type: the body is read as JSON whatever curl says it is,
+/// and only once the token is known to be right.
 async fn replay(
     request: HttpRequest,
-    body: web::Bytes,
+    payload: web::Payload,
     state: web::Data<AdminState>,
 ) -> Result<HttpResponse, AdminError> {
     authorise(&request, &state)?;
+    let body = read_body(payload, MAX_REPLAY_BODY).await?;
     let body: ReplayRequest = serde_json::from_slice(&body)
         .map_err(|e| AdminError::BadRequest(format!("{REPLAY_USAGE}; the body is not that ({e})")))?;
     let which = match body {
