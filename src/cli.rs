@@ -179,6 +179,8 @@ fn check(config: &Config) -> anyhow::Result<()> {
             format!("`{listen}` is not an address to listen on, such as 0.0.0.0:8080 ({e})"),
         ))
     })?;
+    crate::store::check_url(&config.settings.storage.url)
+        .map_err(|e| config.error(crate::config::ConfigError::key("storage.url", e.to_string())))?;
     let mut pipeline = Pipeline::build(config)?;
     let templates = pipeline.check_all_templates().map_err(|e| config.error(e))?;
     crate::jobs::build(&config.settings, |name| pipeline.destinations.contains_key(name))

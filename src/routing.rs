@@ -60,6 +60,13 @@ impl Router {
             if route.to.is_empty() {
                 return Err(ConfigError::key(format!("{key}.to"), "names no destination"));
             }
+            // Calls record the routes they took by name.
+            if let Some(first) = settings[..i].iter().position(|earlier| earlier.name == route.name) {
+                return Err(ConfigError::key(
+                    format!("{key}.name"),
+                    format!("`{}` is also the name of routes[{first}]", route.name),
+                ));
+            }
             if let Some(missing) = route.to.iter().find(|d| !destination_exists(d)) {
                 return Err(ConfigError::key(
                     format!("{key}.to"),
@@ -275,5 +282,11 @@ mod tests {
             err,
             "routes[0].to: destination `nope` is not defined under destinations"
         );
+        let routes: Vec<RouteSettings> = serde_json::from_value(
+            json!([{"name": "a", "to": ["s"]}, {"name": "b", "to": ["s"]}, {"name": "a", "to": ["s"]}]),
+        )
+        .unwrap();
+        let err = Router::new(&routes, |_| true).unwrap_err().to_string();
+        assert_eq!(err, "routes[2].name: `a` is also the name of routes[0]");
     }
 }

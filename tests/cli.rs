@@ -51,7 +51,7 @@ fn check_without_a_token_names_the_key_and_the_variable() {
     assert_eq!(
         stderr(&output),
         "error: config/callbridge.yaml: sources.voicemate.token: is empty: every source needs a token \
-         (unset environment variables: VOICEMATE_TOKEN)\n"
+         (unset or empty environment variables: VOICEMATE_TOKEN)\n"
     );
 }
 
@@ -110,6 +110,21 @@ fn output_into_a_closed_pipe_ends_quietly() {
 }
 
 #[test]
+fn check_refuses_a_store_url_serve_could_not_open() {
+    let mut env = SHIPPED_ENV.to_vec();
+    env.push(("CALLBRIDGE__STORAGE__URL", "postgres://db/callbridge"));
+    let output = callbridge(&["check"], &env);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).starts_with(
+            "error: config/callbridge.yaml: storage.url: storage url `postgres://db/callbridge` is not supported (use sqlite://PATH)"
+        ),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
 fn render_names_an_unknown_source() {
     let payload = payload_path("01-docs-example.json");
     let output = callbridge(
@@ -151,7 +166,9 @@ fn an_unset_crm_token_is_named_with_its_variable() {
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(
         stderr(&output),
-        format!("error: {file}: destinations.crm.token: is empty (unset environment variables: HUBSPOT_TOKEN_UNSET)\n")
+        format!(
+            "error: {file}: destinations.crm.token: is empty (unset or empty environment variables: HUBSPOT_TOKEN_UNSET)\n"
+        )
     );
 }
 

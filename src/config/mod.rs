@@ -157,7 +157,7 @@ impl Config {
     pub fn empty_value_hint(&self) -> String {
         match self.unset_vars.as_slice() {
             [] => String::new(),
-            vars => format!(" (unset environment variables: {})", vars.join(", ")),
+            vars => format!(" (unset or empty environment variables: {})", vars.join(", ")),
         }
     }
 

@@ -23,7 +23,8 @@ const SENSITIVE_HEADER_PARTS: &[&str] = &["auth", "token", "key", "secret", "coo
 
 fn is_sensitive(header: &str) -> bool {
     let header = header.to_ascii_lowercase();
-    SENSITIVE_HEADER_PARTS.iter().any(|part| header.contains(part))
+    // callbridge's own key, a hash of call and destination, is worth seeing.
+    header != "idempotency-key" && SENSITIVE_HEADER_PARTS.iter().any(|part| header.contains(part))
 }
 
 /// How much of a response body is kept with the attempt.
@@ -156,6 +157,10 @@ pub fn classify(status: u16, expected: &[u16], retry_after: Option<Duration>, bo
             Outcome::Retry { after: retry_after },
             Some(format!("HTTP {status}: {body}")),
         )
+    } else if (300..400).contains(&status) {
+        // A redirect could lead off the configured host: never followed.
+        let error = format!("HTTP {status}: a redirect, which is not followed; is the destination's URL out of date?");
+        (Outcome::Permanent, Some(error))
     } else {
         (Outcome::Permanent, Some(format!("HTTP {status}: {body}")))
     };
@@ -211,9 +216,13 @@ mod tests {
         for status in [408, 429, 500, 503] {
             assert_eq!(outcome(status, &[]), Outcome::Retry { after: None }, "{status}");
         }
-        for status in [400, 401, 403, 404, 410, 422] {
+        for status in [400, 401, 403, 404, 410, 422, 301, 302, 307, 308] {
             assert_eq!(outcome(status, &[]), Outcome::Permanent, "{status}");
         }
+        assert_eq!(
+            classify(302, &[], None, String::new()).error.as_deref(),
+            Some("HTTP 302: a redirect, which is not followed; is the destination's URL out of date?")
+        );
     }
 
     #[test]
@@ -233,13 +242,14 @@ mod tests {
                 ("Private-Token".into(), "glpat-1".into()),
                 ("X-Access-Token".into(), "t".into()),
                 ("X-Trace".into(), "1".into()),
+                ("Idempotency-Key".into(), "cb-1f2e".into()),
             ],
             body: "{}".into(),
             expected_status: vec![],
         };
         assert_eq!(
             request.describe(),
-            "POST https://x.test/a\nAuthorization: [redacted]\nPrivate-Token: [redacted]\nX-Access-Token: [redacted]\nX-Trace: 1\n\n{}"
+            "POST https://x.test/a\nAuthorization: [redacted]\nPrivate-Token: [redacted]\nX-Access-Token: [redacted]\nX-Trace: 1\nIdempotency-Key: cb-1f2e\n\n{}"
         );
     }
 }

@@ -171,6 +171,12 @@ fn create_private(path: &Path) -> std::io::Result<()> {
     }
 }
 
+/// Whether `url` names a store callbridge can open (`check` asks before
+/// `serve` would find out).
+pub fn check_url(url: &str) -> Result<(), StoreError> {
+    sqlite_path(url, Path::new(".")).map(drop)
+}
+
 fn sqlite_path(url: &str, base_dir: &Path) -> Result<PathBuf, StoreError> {
     let path = url
         .strip_prefix("sqlite://")
