@@ -199,10 +199,19 @@ fn check(config: &Config) -> anyhow::Result<()> {
 
 /// Renders every destination for the built-in sample call, which has every
 /// known field: a misspelled `{{field}}` shows up here. Only a warning,
-/// since a template may rightly use a field only some senders send. A
-/// digest destination must render an empty digest.
+/// since a template may rightly use a field only some senders send; so is
+/// a route matching a near miss of a known field. A digest destination
+/// must render an empty digest.
 fn warn_about_sample_renders(config: &Config, pipeline: &Pipeline) -> anyhow::Result<()> {
     let context = call_context(pipeline, SAMPLE_CALL.as_bytes(), "check", "check")?;
+    for typo in pipeline.router.likely_typos(&context) {
+        eprintln!(
+            "warning: {}: {}: no call has this field; did you mean `{}`?",
+            config.file.display(),
+            typo.key,
+            typo.meant
+        );
+    }
     // A digest's destinations render a digest, not a call.
     let digests: Vec<&String> = config
         .settings

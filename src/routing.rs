@@ -105,6 +105,62 @@ impl Router {
     }
 }
 
+/// A matcher whose field is missing from a call that has every known
+/// field, but nearly matches one there: most likely a misspelling.
+#[derive(Debug, PartialEq)]
+pub struct LikelyTypo {
+    /// `routes[0].match.call_back_neded`
+    pub key: String,
+    /// `call_back_needed`
+    pub meant: String,
+}
+
+impl Router {
+    /// The matchers that name a field `sample` lacks but nearly has.
+    /// Fields a sender adds of its own are not flagged: they resemble
+    /// nothing in the sample.
+    pub fn likely_typos(&self, sample: &Value) -> Vec<LikelyTypo> {
+        let mut typos = Vec::new();
+        for (i, route) in self.routes.iter().enumerate() {
+            for (path, _) in &route.conditions {
+                if let Some(meant) = lookup(sample, path)
+                    .is_none()
+                    .then(|| resembled(sample, path))
+                    .flatten()
+                {
+                    typos.push(LikelyTypo {
+                        key: format!("routes[{i}].match.{path}"),
+                        meant,
+                    });
+                }
+            }
+        }
+        typos
+    }
+}
+
+/// The path with its first missing part replaced by the key beside it
+/// that it is one or two edits away from, if there is one.
+fn resembled(sample: &Value, path: &str) -> Option<String> {
+    let mut node = sample;
+    let mut found = Vec::new();
+    for part in path.split('.') {
+        let Value::Object(map) = node else { return None };
+        if let Some(next) = map.get(part) {
+            found.push(part.to_owned());
+            node = next;
+            continue;
+        }
+        let close = map
+            .keys()
+            .filter(|key| part.len() > 3 && strsim::damerau_levenshtein(part, key) <= 2)
+            .min_by_key(|key| strsim::damerau_levenshtein(part, key))?;
+        found.push(close.clone());
+        return Some(found.join("."));
+    }
+    None
+}
+
 /// The value at a dotted path (`agent.id`, `tags.0`); a key that itself
 /// contains the dots is tried first.
 fn lookup<'a>(context: &'a Value, path: &str) -> Option<&'a Value> {
@@ -288,5 +344,27 @@ mod tests {
         .unwrap();
         let err = Router::new(&routes, |_| true).unwrap_err().to_string();
         assert_eq!(err, "routes[2].name: `a` is also the name of routes[0]");
+    }
+
+    #[test]
+    fn a_matcher_on_a_near_miss_of_a_known_field_is_a_likely_typo() {
+        let router = router(json!([
+            {"name": "a", "match": {"call_back_neded": true, "agent.id": "x"}, "to": ["s"]},
+            {"name": "b", "match": {"callback.understod": false, "callsummary": {"exists": true}}, "to": ["s"]}
+        ]));
+        let sample = json!({"call_back_needed": true, "callsummary": "hi", "callback": {"understood": true}});
+        assert_eq!(
+            router.likely_typos(&sample),
+            [
+                LikelyTypo {
+                    key: "routes[0].match.call_back_neded".into(),
+                    meant: "call_back_needed".into()
+                },
+                LikelyTypo {
+                    key: "routes[1].match.callback.understod".into(),
+                    meant: "callback.understood".into()
+                },
+            ]
+        );
     }
 }

@@ -29,6 +29,19 @@ const SHIPPED_ENV: &[(&str, &str)] = &[
     ),
 ];
 
+/// A config file in a temp folder: one source, the repo's templates, and
+/// `rest`.
+fn config_file(rest: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("callbridge.yaml");
+    let head = format!(
+        "templates_dir: {}\nsources: {{ vm: {{ token: check-token-0123 }} }}\n",
+        repo_path("templates").display()
+    );
+    std::fs::write(&file, head + rest).unwrap();
+    (dir, file)
+}
+
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
@@ -72,16 +85,11 @@ fn check_refuses_a_listen_address_serve_could_not_bind() {
 
 #[test]
 fn check_refuses_a_digest_job_that_sends_to_a_call_template() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("callbridge.yaml");
-    let yaml = format!(
-        "templates_dir: {}\nsources: {{ vm: {{ token: check-token-0123 }} }}\n\
-         destinations: {{ team: {{ type: slack, webhook_url: \"https://hooks.slack.com/services/T/B/x\" }} }}\n\
-         routes: [ {{ name: all, to: [team] }} ]\n\
-         jobs: {{ morning: {{ type: digest, schedule: \"30 8 * * *\", to: [team] }} }}\n",
-        repo_path("templates").display()
+    let (_dir, file) = config_file(
+        "destinations: { team: { type: slack, webhook_url: \"https://hooks.slack.com/services/T/B/x\" } }\n\
+         routes: [ { name: all, to: [team] } ]\n\
+         jobs: { morning: { type: digest, schedule: \"30 8 * * *\", to: [team] } }\n",
     );
-    std::fs::write(&file, yaml).unwrap();
     let output = callbridge(&["--config", file.to_str().unwrap(), "check"], &[]);
     assert_eq!(output.status.code(), Some(1));
     let expected = format!(
@@ -90,6 +98,23 @@ fn check_refuses_a_digest_job_that_sends_to_a_call_template() {
         file.display()
     );
     assert!(stderr(&output).starts_with(&expected), "{}", stderr(&output));
+}
+
+#[test]
+fn check_warns_of_a_route_matching_a_misspelt_field() {
+    let (_dir, file) = config_file(
+        "destinations: { team: { type: slack, webhook_url: \"https://hooks.slack.com/services/T/B/x\" } }\n\
+         routes: [ { name: callbacks, match: { call_back_neded: true, agent.id: a-7 }, to: [team] } ]\n",
+    );
+    let output = callbridge(&["--config", file.to_str().unwrap(), "check"], &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        stderr(&output),
+        format!(
+            "warning: {}: routes[0].match.call_back_neded: no call has this field; did you mean `call_back_needed`?\n",
+            file.display()
+        )
+    );
 }
 
 #[test]
