@@ -346,7 +346,20 @@ async fn replay(config: &Config, id: Option<String>, dead: bool, destination: Op
         anyhow::bail!("{which} not found");
     }
     if replayed.is_empty() {
-        out!("nothing to replay: no dead delivery to a configured destination matches")?;
+        let why = match &which {
+            Replay::Delivery(id) => match store.delivery(*id).await? {
+                Some(row) if row.state == "dead" => {
+                    format!(
+                        "delivery {id} is dead, but its destination `{}` is not configured",
+                        row.destination
+                    )
+                }
+                Some(row) => format!("delivery {id} is {}; only dead deliveries are sent again", row.state),
+                None => format!("delivery {id} not found"),
+            },
+            _ => "no dead delivery to a configured destination matches".to_owned(),
+        };
+        out!("nothing to replay: {why}")?;
     } else {
         let ids: Vec<String> = replayed.iter().map(i64::to_string).collect();
         out!("replaying {} deliveries: {}", replayed.len(), ids.join(", "))?;

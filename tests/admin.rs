@@ -271,6 +271,17 @@ async fn the_cli_lists_dead_deliveries_and_replays_them() {
             "nothing to replay: no dead delivery to a configured destination matches\n"
         )
     );
+    let (code, out, _) = cli(&app, &["replay", &dead.id.to_string()]);
+    assert_eq!(
+        (code, out),
+        (
+            0,
+            format!(
+                "nothing to replay: delivery {} is delivered; only dead deliveries are sent again\n",
+                dead.id
+            )
+        )
+    );
     let (code, _, err) = cli(&app, &["calls", "show", "no-such-call"]);
     assert_eq!(code, 1);
     assert!(err.contains("call no-such-call not found"), "{err}");

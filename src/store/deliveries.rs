@@ -1,7 +1,7 @@
 //! Deliveries: claiming due ones with a lease, recording each attempt and
 //! the state it leads to, and reading them back.
 
-use rusqlite::{Connection, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{Store, StoreError};
 use crate::destinations::Progress;
@@ -167,6 +167,17 @@ impl Store {
                  WHERE destination = ? AND state = 'pending'",
             )?
             .query_row([destination], |row| row.get(0))
+        })
+        .await
+    }
+
+    pub async fn delivery(&self, id: i64) -> Result<Option<DeliveryRow>, StoreError> {
+        self.read(move |db| {
+            db.prepare_cached(
+                "SELECT id, call_id, destination, state, attempts, due_at, last_error FROM deliveries WHERE id = ?",
+            )?
+            .query_row([id], delivery_row)
+            .optional()
         })
         .await
     }
