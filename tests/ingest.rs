@@ -309,3 +309,61 @@ fn gzip(data: &[u8]) -> Vec<u8> {
     encoder.write_all(data).unwrap();
     encoder.finish().unwrap()
 }
+
+/// Makes a file immutable (as a read-only or full disk would make it
+/// unwritable) until dropped.
+struct Immutable<'a>(&'a std::path::Path);
+
+impl<'a> Immutable<'a> {
+    fn new(path: &'a std::path::Path) -> Self {
+        let status = std::process::Command::new("chattr")
+            .arg("+i")
+            .arg(path)
+            .status()
+            .unwrap();
+        assert!(status.success(), "chattr +i {}", path.display());
+        Self(path)
+    }
+}
+
+impl Drop for Immutable<'_> {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("chattr").arg("-i").arg(self.0).status();
+    }
+}
+
+#[tokio::test]
+async fn a_store_that_cannot_commit_refuses_calls_and_is_not_ready_until_it_can() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipped: making the store's log unwritable (chattr +i) needs root");
+        return;
+    }
+    let (app, _sink) = app_with_sink().await;
+    let ready = || async {
+        let response = app.client.get(format!("{}/readyz", app.address)).send().await.unwrap();
+        (
+            response.status().as_u16(),
+            response.json::<serde_json::Value>().await.unwrap(),
+        )
+    };
+    assert_eq!(ready().await, (200, json!({"status": "ready"})));
+    let wal = app.dir.path().join("callbridge.db-wal");
+    let (refused, not_ready) = {
+        let _unwritable = Immutable::new(&wal);
+        (app.post_json(payload("01-docs-example.json")).await, ready().await)
+    };
+    assert_eq!(
+        refused,
+        (503, json!({"error": "the call could not be stored; try again"}))
+    );
+    assert_eq!(
+        not_ready,
+        (
+            503,
+            json!({"status": "the store cannot commit: calls are refused (is the disk full or read-only?)"})
+        )
+    );
+    // The disk is writable again: ready, and the call Voice Mate resends is taken.
+    assert_eq!(ready().await, (200, json!({"status": "ready"})));
+    assert_eq!(app.post_json(payload("01-docs-example.json")).await.0, 202);
+}

@@ -18,9 +18,10 @@ async fn healthz() -> HttpResponse {
 }
 
 async fn readyz(store: web::Data<Store>) -> HttpResponse {
-    if store.ping().await {
+    if store.can_commit().await {
         HttpResponse::Ok().json(json!({"status": "ready"}))
     } else {
-        HttpResponse::ServiceUnavailable().json(json!({"status": "store unreachable"}))
+        HttpResponse::ServiceUnavailable()
+            .json(json!({"status": "the store cannot commit: calls are refused (is the disk full or read-only?)"}))
     }
 }

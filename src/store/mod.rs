@@ -31,6 +31,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_call_callback.sql"),
     include_str!("migrations/0006_delivery_progress.sql"),
     include_str!("migrations/0007_partial_indexes.sql"),
+    include_str!("migrations/0008_probe.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -129,9 +130,15 @@ impl Store {
         }
     }
 
-    /// Whether the database answers.
-    pub async fn ping(&self) -> bool {
-        self.read(|db| db.query_row("SELECT 1", [], |row| row.get::<_, i64>(0)))
+    /// Whether a commit reaches the disk now (a full or read-only disk
+    /// makes every call refused): one row rewritten, durably.
+    pub async fn can_commit(&self) -> bool {
+        let now = now_ms();
+        self.writer
+            .write(move |db| {
+                db.prepare_cached("INSERT INTO probe (id, at) VALUES (1, ?1) ON CONFLICT (id) DO UPDATE SET at = ?1")?
+                    .execute([now])
+            })
             .await
             .is_ok()
     }
