@@ -47,7 +47,9 @@ BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release
 free_port() {
     local port
     while :; do
-        port=$((20000 + RANDOM % 20000))
+        # Below the ephemeral range (32768+), where wrk's own connections
+        # could hold the port.
+        port=$((20000 + RANDOM % 12000))
         (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
     done
 }
@@ -245,6 +247,7 @@ BARE_PORT=$(free_port)
 BARE_PID=$!
 PIDS+=("$BARE_PID")
 for _ in $(seq 1 150); do (exec 3<>"/dev/tcp/127.0.0.1/$BARE_PORT") 2>/dev/null && break; sleep 0.2; done
+kill -0 "$BARE_PID" 2>/dev/null || { echo "bench_bare exited:" >&2; cat "$TMP/bare.log" >&2; exit 1; }
 
 for c in "${CONNECTIONS[@]}"; do
     row="bare@$c"
