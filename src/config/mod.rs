@@ -357,6 +357,15 @@ routes:
             err.contains("unknown field `timezon`, expected one of `schedule`, `timezone`, `older_than`"),
             "{err}"
         );
+        let yaml = "jobs: { nightly: { type: purge, schedule: '0 3 * * *', older_than: ninety days } }";
+        let err = load(yaml, &[]).unwrap_err().to_string();
+        assert!(
+            err.contains("older_than: `ninety days` is not a duration such as 90d or 12h"),
+            "{err}"
+        );
+        let yaml = "jobs: { nightly: { type: purge, schedule: '0 3 * * *', older_than: 90d } }";
+        let job = &load(yaml, &[]).unwrap().settings.jobs["nightly"];
+        assert!(matches!(job.kind, JobKind::Purge { older_than } if older_than.as_secs() == 90 * 86400));
         let yaml = "jobs: { nightly: { type: digest, schedule: '0 8 * * *', timezone: UTC, to: [slack] } }";
         let job = &load(yaml, &[]).unwrap().settings.jobs["nightly"];
         assert_eq!(

@@ -44,7 +44,7 @@ pub struct AdminSettings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(from = "JobFields")]
+#[serde(try_from = "JobFields")]
 pub struct JobSettings {
     /// Cron: `minute hour day month weekday`, or six fields with seconds first.
     pub schedule: String,
@@ -73,8 +73,8 @@ enum JobFields {
         schedule: String,
         #[serde(default)]
         timezone: Option<String>,
-        #[serde(with = "humantime_serde")]
-        older_than: Duration,
+        /// Text, read below: a tagged enum's own error would not name it.
+        older_than: String,
     },
     Digest {
         schedule: String,
@@ -84,21 +84,27 @@ enum JobFields {
     },
 }
 
-impl From<JobFields> for JobSettings {
-    fn from(fields: JobFields) -> Self {
+impl TryFrom<JobFields> for JobSettings {
+    type Error = String;
+
+    fn try_from(fields: JobFields) -> Result<Self, String> {
         let (schedule, timezone, kind) = match fields {
             JobFields::Purge {
                 schedule,
                 timezone,
                 older_than,
-            } => (schedule, timezone, JobKind::Purge { older_than }),
+            } => {
+                let older_than = humantime::parse_duration(older_than.trim())
+                    .map_err(|e| format!("older_than: `{older_than}` is not a duration such as 90d or 12h ({e})"))?;
+                (schedule, timezone, JobKind::Purge { older_than })
+            }
             JobFields::Digest { schedule, timezone, to } => (schedule, timezone, JobKind::Digest { to }),
         };
-        Self {
+        Ok(Self {
             schedule,
             timezone,
             kind,
-        }
+        })
     }
 }
 
