@@ -43,7 +43,9 @@ impl IngestError {
             Self::UnsupportedContentType(_) => "content_type",
             Self::UnsupportedEncoding(_) => "content_encoding",
             Self::TooLarge { .. } | Self::DecodedTooLarge { .. } => "too_large",
-            Self::BadGzip(_) | Self::BadBody(_) | Self::BodyRead(_) => "bad_body",
+            Self::BadGzip(_) | Self::BadBody(_) => "bad_body",
+            // The sender went away mid-body: a network matter, not its JSON.
+            Self::BodyRead(_) => "body_read",
             Self::StoreUnavailable => "store_unavailable",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
