@@ -224,7 +224,7 @@ pub struct MetricsState {
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/metrics", web::get().to(scrape));
+    cfg.service(crate::admin::get_only("/metrics").route(web::get().to(scrape)));
 }
 
 async fn scrape(state: web::Data<MetricsState>) -> HttpResponse {

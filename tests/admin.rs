@@ -200,6 +200,15 @@ async fn admin_errors_are_json_and_the_token_is_checked_before_anything_else() {
         admin(&app, reqwest::Method::GET, "/replay", Some(ADMIN_TOKEN), None).await,
         (405, json!({"error": "method not allowed here"}))
     );
+    for path in ["/healthz", "/readyz", "/metrics"] {
+        let response = app.client.post(format!("{}{path}", app.address)).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 405, "{path}");
+        assert_eq!(
+            response.json::<Value>().await.unwrap(),
+            json!({"error": "method not allowed here"}),
+            "{path}"
+        );
+    }
     // A form-encoded body (curl -d's default type) is still read as JSON.
     let response = app
         .client

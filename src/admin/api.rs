@@ -88,7 +88,7 @@ async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::Bytes
     Ok(body)
 }
 
-async fn method_not_allowed() -> Result<HttpResponse, AdminError> {
+pub(super) async fn method_not_allowed() -> Result<HttpResponse, AdminError> {
     Err(AdminError::MethodNotAllowed)
 }
 

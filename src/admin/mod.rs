@@ -9,8 +9,13 @@ use serde_json::json;
 use crate::store::Store;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(healthz))
-        .route("/readyz", web::get().to(readyz));
+    cfg.service(get_only("/healthz").route(web::get().to(healthz)))
+        .service(get_only("/readyz").route(web::get().to(readyz)));
+}
+
+/// A resource that answers another method than GET with a JSON 405.
+pub fn get_only(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(api::method_not_allowed))
 }
 
 async fn healthz() -> HttpResponse {
