@@ -39,6 +39,11 @@ pub struct SourceLabel {
     pub source: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WriteLabel {
+    pub write: &'static str,
+}
+
 pub struct Metrics {
     registry: Registry,
     calls: Family<CallLabels, Counter>,
@@ -51,6 +56,7 @@ pub struct Metrics {
     oldest_pending: Family<DestinationLabel, Gauge<f64, std::sync::atomic::AtomicU64>>,
     reminders_pending: Gauge,
     reminders_due: Gauge,
+    store_write_failures: Family<WriteLabel, Counter>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -116,6 +122,12 @@ impl Default for Metrics {
             "Call-back reminders due and not yet sent",
             reminders_due.clone(),
         );
+        let store_write_failures = Family::<WriteLabel, Counter>::default();
+        registry.register(
+            "store_write_failures",
+            "Writes to the store that failed (a full or read-only disk), by write (claim, record)",
+            store_write_failures.clone(),
+        );
         Self {
             registry,
             calls,
@@ -128,6 +140,7 @@ impl Default for Metrics {
             oldest_pending,
             reminders_pending,
             reminders_due,
+            store_write_failures,
         }
     }
 }
@@ -181,6 +194,11 @@ impl Metrics {
         for destination in destinations {
             self.attempt(destination, None, Some("dead"));
         }
+    }
+
+    /// `write`: `claim` or `record` (an attempt's outcome).
+    pub fn store_write_failed(&self, write: &'static str) {
+        self.store_write_failures.get_or_create(&WriteLabel { write }).inc();
     }
 
     pub fn delivered_after(&self, destination: &str, took: Duration) {

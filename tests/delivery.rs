@@ -269,3 +269,47 @@ routes:
         json!({"lang": "nl"})
     );
 }
+
+/// A send that happened while the store refused writes is recorded once
+/// the store is back, not sent again when its lease runs out.
+#[tokio::test]
+async fn an_attempt_the_store_could_not_record_is_recorded_once_it_can_and_not_sent_again() {
+    if !can_make_immutable() {
+        return;
+    }
+    let sink = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_millis(500)))
+        .mount(&sink)
+        .await;
+    let app = TestApp::spawn(&slack_config(&sink.uri())).await;
+    let id = app.accept("01-docs-example.json").await;
+    // The send is under way (the stand-in answers in 0.5 s): the store
+    // stops taking writes before the answer comes.
+    received(&sink, 1).await;
+    let wal = app.dir.path().join("callbridge.db-wal");
+    let failed = {
+        let _unwritable = Immutable::new(&wal);
+        poll(Duration::from_secs(10), || async {
+            app.metrics()
+                .await
+                .contains("callbridge_store_write_failures_total{write=\"record\"} ")
+                .then_some(())
+        })
+        .await
+    };
+    assert!(
+        failed.is_some(),
+        "recording the attempt never failed: {}",
+        app.metrics().await
+    );
+    // Recorded within seconds of the store coming back, long before the lease (minutes) ends.
+    let delivery = app.wait_for_state(&id, "slack", "delivered").await;
+    let attempts = app.attempts(delivery.id).await;
+    let summary: Vec<(i64, &str, Option<i64>)> = attempts
+        .iter()
+        .map(|a| (a.attempt, a.outcome.as_str(), a.status))
+        .collect();
+    assert_eq!(summary, [(1, "delivered", Some(200))]);
+    assert_eq!(sink.received_requests().await.unwrap().len(), 1);
+}

@@ -310,32 +310,9 @@ fn gzip(data: &[u8]) -> Vec<u8> {
     encoder.finish().unwrap()
 }
 
-/// Makes a file immutable (as a read-only or full disk would make it
-/// unwritable) until dropped.
-struct Immutable<'a>(&'a std::path::Path);
-
-impl<'a> Immutable<'a> {
-    fn new(path: &'a std::path::Path) -> Self {
-        let status = std::process::Command::new("chattr")
-            .arg("+i")
-            .arg(path)
-            .status()
-            .unwrap();
-        assert!(status.success(), "chattr +i {}", path.display());
-        Self(path)
-    }
-}
-
-impl Drop for Immutable<'_> {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("chattr").arg("-i").arg(self.0).status();
-    }
-}
-
 #[tokio::test]
 async fn a_store_that_cannot_commit_refuses_calls_and_is_not_ready_until_it_can() {
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("skipped: making the store's log unwritable (chattr +i) needs root");
+    if !can_make_immutable() {
         return;
     }
     let (app, _sink) = app_with_sink().await;

@@ -29,6 +29,12 @@ use crate::store::{AttemptRecord, Claimed, NextStep, Store, now_ms};
 const CLAIM_ROUNDS: usize = 4;
 /// …and never more than this many deliveries.
 const MAX_CLAIM: usize = 256;
+/// While the store refuses writes, claims and records are tried again
+/// after this, doubling up to the max.
+const STORE_RETRY_FIRST: Duration = Duration::from_millis(100);
+const STORE_RETRY_MAX: Duration = Duration::from_secs(5);
+/// A record is not tried so close to the end of its lease.
+const LEASE_MARGIN_MS: i64 = 1000;
 
 /// Wakes a destination's workers when ingest planned work for it; one
 /// per destination name, made on first use (a reload may add names).
@@ -152,12 +158,24 @@ impl Dispatcher {
         let batch = (concurrency * CLAIM_ROUNDS).min(MAX_CLAIM) as i64;
         let per_send = self.settings.timeout + self.settings.connect_timeout;
         let lease_ms = (per_send * (CLAIM_ROUNDS as u32 + 1) + Duration::from_secs(30)).as_millis() as i64;
+        let mut claim_retry = STORE_RETRY_FIRST;
         while !stop.is_cancelled() {
             let claimed = match self.store.claim(&destination, now_ms(), lease_ms, batch).await {
-                Ok(claimed) => claimed,
+                Ok(claimed) => {
+                    claim_retry = STORE_RETRY_FIRST;
+                    claimed
+                }
                 Err(error) => {
-                    tracing::error!(%destination, %error, "claiming deliveries failed");
-                    Vec::new()
+                    // Backed off, so a failing disk is not met with a flood
+                    // of claims and log lines.
+                    self.metrics.store_write_failed("claim");
+                    tracing::error!(%destination, %error, retry_in_ms = claim_retry.as_millis() as u64, "claiming deliveries failed");
+                    tokio::select! {
+                        _ = tokio::time::sleep(claim_retry) => {}
+                        _ = stop.cancelled() => {}
+                    }
+                    claim_retry = (claim_retry * 2).min(STORE_RETRY_MAX);
+                    continue;
                 }
             };
             if claimed.is_empty() {
@@ -292,9 +310,7 @@ impl Dispatcher {
 
     async fn record(&self, delivery: &Claimed, record: AttemptRecord, next: NextStep) {
         log_attempt(delivery, &record, &next);
-        if let Err(error) = self.store.record_attempt(delivery.delivery_id, &record, &next).await {
-            // The lease runs out and the delivery is tried again.
-            tracing::error!(delivery_id = delivery.delivery_id, %error, "recording an attempt failed");
+        if !self.record_while_leased(delivery, &record, &next).await {
             return;
         }
         let (result, done) = match next {
@@ -308,6 +324,32 @@ impl Dispatcher {
             let took = (now_ms() - delivery.received_at).max(0) as u64;
             self.metrics
                 .delivered_after(&delivery.destination, Duration::from_millis(took));
+        }
+    }
+
+    /// Records an attempt, trying again while the store fails (a full or
+    /// read-only disk) for as long as the lease holds: the send happened,
+    /// and a record lost now would have the delivery sent again once the
+    /// lease runs out. Says whether it was recorded.
+    async fn record_while_leased(&self, delivery: &Claimed, record: &AttemptRecord, next: &NextStep) -> bool {
+        let delivery_id = delivery.delivery_id;
+        let mut wait = STORE_RETRY_FIRST;
+        loop {
+            let Err(error) = self.store.record_attempt(delivery_id, record, next).await else {
+                return true;
+            };
+            self.metrics.store_write_failed("record");
+            let give_up = now_ms() + (wait.as_millis() as i64) >= delivery.lease_until - LEASE_MARGIN_MS;
+            if give_up || self.stopping.is_cancelled() {
+                tracing::error!(delivery_id, %error, "recording an attempt failed: the delivery is sent again when its lease runs out");
+                return false;
+            }
+            tracing::warn!(delivery_id, %error, retry_in_ms = wait.as_millis() as u64, "recording an attempt failed; trying again");
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = self.stopping.cancelled() => {}
+            }
+            wait = (wait * 2).min(STORE_RETRY_MAX);
         }
     }
 

@@ -29,6 +29,9 @@ pub struct Claimed {
     pub callback: Option<String>,
     /// Steps earlier attempts finished (multi-step destinations).
     pub progress: Progress,
+    /// Until when the claim holds (unix ms): after it, the delivery may be
+    /// claimed and sent again.
+    pub lease_until: i64,
 }
 
 /// One try at sending, as it is recorded (secrets already redacted).
@@ -257,6 +260,7 @@ fn claim(db: &Connection, destination: &str, now: i64, lease_ms: i64, limit: i64
                         .and_then(|p| serde_json::from_str(p).ok())
                         .unwrap_or_default(),
                     call_id: call_id.clone(),
+                    lease_until: now + lease_ms,
                 })
             })
         })

@@ -286,3 +286,35 @@ pub async fn sink_answering(statuses: &[wiremock::ResponseTemplate]) -> wiremock
         .respond_with(wiremock::ResponseTemplate::new(200).set_body_string("ok"));
     sink_answering_then(statuses, ok).await
 }
+
+/// Makes a file immutable (as a read-only or full disk would make it
+/// unwritable) until dropped. Needs root: see [`can_make_immutable`].
+pub struct Immutable<'a>(&'a std::path::Path);
+
+impl<'a> Immutable<'a> {
+    pub fn new(path: &'a std::path::Path) -> Self {
+        let status = std::process::Command::new("chattr")
+            .arg("+i")
+            .arg(path)
+            .status()
+            .unwrap();
+        assert!(status.success(), "chattr +i {}", path.display());
+        Self(path)
+    }
+}
+
+impl Drop for Immutable<'_> {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("chattr").arg("-i").arg(self.0).status();
+    }
+}
+
+/// Whether this test run may use [`Immutable`] (chattr needs root); a
+/// test that cannot says so and checks nothing.
+pub fn can_make_immutable() -> bool {
+    let root = nix::unistd::geteuid().is_root();
+    if !root {
+        eprintln!("skipped: making the store's log unwritable (chattr +i) needs root");
+    }
+    root
+}
