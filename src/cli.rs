@@ -51,9 +51,10 @@ enum Command {
         /// A call summary JSON file.
         #[arg(long)]
         payload: PathBuf,
-        /// The source the call would arrive on.
-        #[arg(long, default_value = "voicemate")]
-        source: String,
+        /// The source the call would arrive on (default: the only one, or
+        /// `voicemate`).
+        #[arg(long)]
+        source: Option<String>,
     },
     /// Show how a callback phrase is read: prints {due, understood, reason, original}.
     When {
@@ -135,6 +136,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Check => check(&config)?,
         Command::Render { payload, source } => {
+            let sources = &config.settings.sources;
+            let source = match (source, sources.keys().next()) {
+                (Some(source), _) => source,
+                (None, Some(only)) if sources.len() == 1 => only.clone(),
+                (None, _) => "voicemate".to_owned(),
+            };
             let report = render(&config, &payload, &source)?;
             out!("{}", serde_json::to_string_pretty(&report)?)?;
         }

@@ -200,6 +200,10 @@ async fn admin_errors_are_json_and_the_token_is_checked_before_anything_else() {
         admin(&app, reqwest::Method::GET, "/replay", Some(ADMIN_TOKEN), None).await,
         (405, json!({"error": "method not allowed here"}))
     );
+    for path in ["/healthz", "/readyz"] {
+        let response = app.client.head(format!("{}{path}", app.address)).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 200, "HEAD {path}");
+    }
     for path in ["/healthz", "/readyz", "/metrics"] {
         let response = app.client.post(format!("{}{path}", app.address)).send().await.unwrap();
         assert_eq!(response.status().as_u16(), 405, "{path}");

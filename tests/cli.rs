@@ -150,6 +150,28 @@ fn check_refuses_a_store_url_serve_could_not_open() {
 }
 
 #[test]
+fn render_takes_the_only_source_when_none_is_named() {
+    let (_dir, file) = config_file(
+        "destinations: { team: { type: slack, webhook_url: \"https://hooks.slack.com/services/T/B/x\" } }\n\
+         routes: [ { name: all, to: [team] } ]\n",
+    );
+    let payload = payload_path("01-docs-example.json");
+    let output = callbridge(
+        &[
+            "--config",
+            file.to_str().unwrap(),
+            "render",
+            "--payload",
+            payload.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["routes"], serde_json::json!(["all"]));
+}
+
+#[test]
 fn render_names_an_unknown_source() {
     let payload = payload_path("01-docs-example.json");
     let output = callbridge(

@@ -33,7 +33,7 @@ pub enum AdminError {
     MethodNotAllowed,
     #[error("the body is over {0} bytes; a replay request is a few")]
     TooLarge(usize),
-    #[error("the store could not be read; try again")]
+    #[error("the store is unavailable; try again")]
     Store,
 }
 

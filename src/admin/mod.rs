@@ -9,11 +9,20 @@ use serde_json::json;
 use crate::store::Store;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(get_only("/healthz").route(web::get().to(healthz)))
-        .service(get_only("/readyz").route(web::get().to(readyz)));
+    // HEAD too: some health checkers probe with it.
+    cfg.service(
+        get_only("/healthz")
+            .route(web::get().to(healthz))
+            .route(web::head().to(healthz)),
+    )
+    .service(
+        get_only("/readyz")
+            .route(web::get().to(readyz))
+            .route(web::head().to(readyz)),
+    );
 }
 
-/// A resource that answers another method than GET with a JSON 405.
+/// A resource that answers a method it has no route for with a JSON 405.
 pub fn get_only(path: &str) -> actix_web::Resource {
     web::resource(path).default_service(web::to(api::method_not_allowed))
 }
