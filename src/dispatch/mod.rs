@@ -223,8 +223,9 @@ impl Dispatcher {
     /// interval (work may also come from another process or a replay).
     async fn idle_wait(&self, destination: &str) -> Duration {
         let poll = self.settings.poll_interval;
-        match self.store.next_due(destination).await {
-            Ok(Some(due)) => Duration::from_millis((due - now_ms()).clamp(0, poll.as_millis() as i64) as u64),
+        let now = now_ms();
+        match self.store.next_due(destination, now).await {
+            Ok(Some(due)) => Duration::from_millis((due - now).clamp(0, poll.as_millis() as i64) as u64),
             _ => poll,
         }
     }

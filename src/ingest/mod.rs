@@ -140,7 +140,9 @@ async fn accept(
             } else {
                 tracing::info!(call_id = %id, %source, deliveries = deliveries.len(), "call accepted");
             }
-            for (_, planned) in &deliveries {
+            // Only work due now: a reminder for tomorrow is found by the
+            // destination's own timer, and a wake would cost it a claim.
+            for (_, planned) in deliveries.iter().filter(|(_, p)| p.due_at <= received_at) {
                 state.wakers.wake(&planned.destination);
             }
             let deliveries: Vec<_> = deliveries

@@ -161,15 +161,20 @@ impl Store {
             .await
     }
 
-    /// The earliest due time among pending deliveries of `destination`.
-    pub async fn next_due(&self, destination: &str) -> Result<Option<i64>, StoreError> {
+    /// The earliest due time among pending deliveries of `destination`
+    /// that are not leased at `now` (one in flight is recorded by whoever
+    /// sends it). Walks the pending index in due order and stops at the
+    /// first: thousands of reminders due later cost nothing here.
+    pub async fn next_due(&self, destination: &str, now: i64) -> Result<Option<i64>, StoreError> {
         let destination = destination.to_owned();
         self.read(move |db| {
             db.prepare_cached(
-                "SELECT MIN(MAX(due_at, COALESCE(lease_until, 0))) FROM deliveries
-                 WHERE destination = ? AND state = 'pending'",
+                "SELECT due_at FROM deliveries
+                 WHERE destination = ?1 AND state = 'pending' AND (lease_until IS NULL OR lease_until <= ?2)
+                 ORDER BY due_at LIMIT 1",
             )?
-            .query_row([destination], |row| row.get(0))
+            .query_row(params![destination, now], |row| row.get(0))
+            .optional()
         })
         .await
     }
