@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Load benchmark: callbridge's receiver (and its delivery to a local stand-in
-# for Slack) against a bare actix-web server with the same route.
+# for Slack) against a bare actix-web server with the same route; and
+# callbridge storing only (each call planned as a reminder for tomorrow, so
+# nothing is sent during the run), which shows what ingest alone costs.
 #
 # Usage: bash bench/run.sh
 # Knobs (environment): DURATION (15s), THREADS (2), PAYLOAD, KEEP_TMP=1 to
@@ -93,6 +95,11 @@ function init(args)
   tag = args[2] or "run"
   counter = 0
   statuses = {}
+  -- "now": the call was made now, so its call-back ("Tomorrow Morning")
+  -- falls due tomorrow, after the run.
+  if args[3] == "now" then
+    body = body:gsub('"calltimestamp"%s*:%s*%d+', '"calltimestamp": ' .. os.time(), 1)
+  end
   local s, e = body:find('"sort_key"%s*:%s*"[^"]*"')
   if s then
     prefix, suffix = body:sub(1, s - 1) .. '"sort_key": "', '"' .. body:sub(e + 1)
@@ -131,12 +138,13 @@ function done(summary, latency, requests)
 end
 LUA
 
-# Runs wrk against $1 (base URL) with $2 connections; tag $3. Prints the
+# Runs wrk against $1 (base URL) with $2 connections; tag $3; $4 `now` to
+# post calls made now (see unique.lua). Prints the
 # RESULT line and keeps wrk's full --latency output in $TMP/wrk-$3.txt.
 drive() {
     wrk -t"$THREADS" -c"$2" -d"$DURATION" --timeout 10s --latency \
         -H "Content-Type: application/json" -H "Authorization: Bearer $TOKEN" \
-        -s "$TMP/unique.lua" "$1/hooks/voicemate" -- "$PAYLOAD" "$RUN_ID-$3" \
+        -s "$TMP/unique.lua" "$1/hooks/voicemate" -- "$PAYLOAD" "$RUN_ID-$3" "${4:-}" \
         > "$TMP/wrk-$3.txt"
     grep '^RESULT ' "$TMP/wrk-$3.txt"
 }
@@ -149,14 +157,17 @@ PIDS+=($!)
 wait_http "http://127.0.0.1:$SINK_PORT/count"
 
 # --- callbridge with a temp config -----------------------------------------
-CB_PORT=$(free_port)
-cat > "$TMP/cb.yaml" <<YAML
+# write_config FILE PORT DB ROUTE_TO: every call goes to ROUTE_TO — `slack`
+# (sent to the stand-in) or `callback` (a reminder planned for the call-back
+# time, tomorrow for payload 01: stored, nothing sent during the run).
+write_config() {
+    cat > "$1" <<YAML
 server:
-  listen: "127.0.0.1:$CB_PORT"
+  listen: "127.0.0.1:$2"
   max_body: 1MiB
 
 storage:
-  url: "sqlite://$TMP/bench.db"
+  url: "sqlite://$3"
 
 templates_dir: $ROOT/templates
 
@@ -172,11 +183,17 @@ destinations:
     type: slack
     webhook_url: "http://127.0.0.1:$SINK_PORT/services/T000/B000/bench"
     template: slack/call.json.hbs
+  callback:
+    type: reminder
+    notify: [slack]
 
 routes:
   - name: every-call
-    to: [slack]
+    to: [$4]
 YAML
+}
+CB_PORT=$(free_port)
+write_config "$TMP/cb.yaml" "$CB_PORT" "$TMP/bench.db" slack
 
 log "starting callbridge on 127.0.0.1:$CB_PORT (logs: $TMP/callbridge.log)"
 # Default log level (info, one line per call and per delivery), as shipped.
@@ -241,6 +258,28 @@ for c in "${CONNECTIONS[@]}"; do
     NOTES[$row]="statuses $(field statuses "$result"); socket errors $(field errors "$result"); delivered during load $at_end/$ok, all $ok delivered ${lag} s after load ended; sink total for run $delivered"
 done
 
+# --- callbridge storing only: what ingest alone costs ------------------------
+kill "$CB_PID"; wait "$CB_PID" 2>/dev/null || true
+INGEST_PORT=$(free_port)
+write_config "$TMP/ingest.yaml" "$INGEST_PORT" "$TMP/ingest.db" callback
+NO_COLOR=1 "$BIN/callbridge" --config "$TMP/ingest.yaml" serve 2> "$TMP/ingest.log" &
+INGEST_PID=$!
+PIDS+=("$INGEST_PID")
+wait_http "http://127.0.0.1:$INGEST_PORT/healthz"
+row="ingest@32"
+log "$row (stored with a reminder for tomorrow, nothing sent): wrk -c32 for $DURATION"
+reset_peak_rss "$INGEST_PID"
+ticks=$(cpu_ticks "$INGEST_PID")
+result=$(drive "http://127.0.0.1:$INGEST_PORT" 32 "ingest32" now)
+ok=$(field ok "$result"); dur=$(field duration_us "$result")
+CPU[$row]=$(cpu_per_request "$ticks" "$(cpu_ticks "$INGEST_PID")" "$ok")
+REQS[$row]=$(awk -v n="$ok" -v d="$dur" 'BEGIN { printf "%.0f", n / (d / 1e6) }')
+P50[$row]=$(field p50_us "$result"); P99[$row]=$(field p99_us "$result")
+DELIV[$row]="-"
+RSS[$row]=$(peak_rss_mib "$INGEST_PID")
+NOTES[$row]="statuses $(field statuses "$result"); socket errors $(field errors "$result")"
+kill "$INGEST_PID"; wait "$INGEST_PID" 2>/dev/null || true
+
 # --- bare actix-web baseline -------------------------------------------------
 BARE_PORT=$(free_port)
 "$BIN/examples/bench_bare" "127.0.0.1:$BARE_PORT" 2> "$TMP/bare.log" &
@@ -269,15 +308,17 @@ ms() { awk -v u="$1" 'BEGIN { printf "%.2f ms", u / 1000 }'; }
 echo
 echo "payload $(basename "$PAYLOAD"), $DURATION per run, wrk -t$THREADS, $(nproc) cores, all on one machine"
 printf '%-16s %10s %11s %11s %12s %14s %12s\n' "" "req/s" "p50" "p99" "delivered/s" "peak RSS MiB" "CPU µs/req"
-for row in callbridge@32 callbridge@256 bare@32 bare@256; do
+for row in callbridge@32 callbridge@256 ingest@32 bare@32 bare@256; do
     printf '%-16s %10s %11s %11s %12s %14s %12s\n' "$row" "${REQS[$row]}" "$(ms "${P50[$row]}")" \
         "$(ms "${P99[$row]}")" "${DELIV[$row]}" "${RSS[$row]}" "${CPU[$row]}"
 done
 echo
 awk -v a="${REQS[callbridge@32]}" -v b="${REQS[bare@32]}" \
     'BEGIN { printf "callbridge/bare accepted/s at 32 connections: %.3f (%.1f%%)\n", a / b, 100 * a / b }'
+awk -v a="${REQS[ingest@32]}" -v b="${REQS[bare@32]}" \
+    'BEGIN { printf "storing only (no send)/bare at 32 connections: %.3f (%.1f%%)\n", a / b, 100 * a / b }'
 echo
 echo "details:"
-for row in callbridge@32 callbridge@256 bare@32 bare@256; do echo "  $row: ${NOTES[$row]}"; done
-echo "  callbridge log: $(grep -cw ERROR "$TMP/callbridge.log" || true) ERROR, $(grep -cw WARN "$TMP/callbridge.log" || true) WARN lines"
+for row in callbridge@32 callbridge@256 ingest@32 bare@32 bare@256; do echo "  $row: ${NOTES[$row]}"; done
+echo "  callbridge log: $(grep -cw ERROR "$TMP/callbridge.log" || true) ERROR, $(grep -cw WARN "$TMP/callbridge.log" || true) WARN lines; storing only: $(grep -cwE 'ERROR|WARN' "$TMP/ingest.log" || true) ERROR/WARN lines"
 grep -wE 'ERROR|WARN' "$TMP/callbridge.log" | head -5 | sed 's/^/    /' || true
