@@ -258,6 +258,22 @@ for c in "${CONNECTIONS[@]}"; do
     NOTES[$row]="statuses $(field statuses "$result"); socket errors $(field errors "$result"); delivered during load $at_end/$ok, all $ok delivered ${lag} s after load ended; sink total for run $delivered"
 done
 
+# answer_only ROW PID URL CONNECTIONS [now]: one wrk run against a server
+# that sends nothing on, with its figures filed under ROW.
+answer_only() {
+    local row=$1 pid=$2 ticks result ok dur
+    reset_peak_rss "$pid"
+    ticks=$(cpu_ticks "$pid")
+    result=$(drive "$3" "$4" "${row/@/}" "${5:-}")
+    ok=$(field ok "$result"); dur=$(field duration_us "$result")
+    CPU[$row]=$(cpu_per_request "$ticks" "$(cpu_ticks "$pid")" "$ok")
+    REQS[$row]=$(awk -v n="$ok" -v d="$dur" 'BEGIN { printf "%.0f", n / (d / 1e6) }')
+    P50[$row]=$(field p50_us "$result"); P99[$row]=$(field p99_us "$result")
+    DELIV[$row]="-"
+    RSS[$row]=$(peak_rss_mib "$pid")
+    NOTES[$row]="statuses $(field statuses "$result"); socket errors $(field errors "$result")"
+}
+
 # --- callbridge storing only: what ingest alone costs ------------------------
 kill "$CB_PID"; wait "$CB_PID" 2>/dev/null || true
 INGEST_PORT=$(free_port)
@@ -268,16 +284,7 @@ PIDS+=("$INGEST_PID")
 wait_http "http://127.0.0.1:$INGEST_PORT/healthz"
 row="ingest@32"
 log "$row (stored with a reminder for tomorrow, nothing sent): wrk -c32 for $DURATION"
-reset_peak_rss "$INGEST_PID"
-ticks=$(cpu_ticks "$INGEST_PID")
-result=$(drive "http://127.0.0.1:$INGEST_PORT" 32 "ingest32" now)
-ok=$(field ok "$result"); dur=$(field duration_us "$result")
-CPU[$row]=$(cpu_per_request "$ticks" "$(cpu_ticks "$INGEST_PID")" "$ok")
-REQS[$row]=$(awk -v n="$ok" -v d="$dur" 'BEGIN { printf "%.0f", n / (d / 1e6) }')
-P50[$row]=$(field p50_us "$result"); P99[$row]=$(field p99_us "$result")
-DELIV[$row]="-"
-RSS[$row]=$(peak_rss_mib "$INGEST_PID")
-NOTES[$row]="statuses $(field statuses "$result"); socket errors $(field errors "$result")"
+answer_only "$row" "$INGEST_PID" "http://127.0.0.1:$INGEST_PORT" 32 now
 kill "$INGEST_PID"; wait "$INGEST_PID" 2>/dev/null || true
 
 # --- bare actix-web baseline -------------------------------------------------
@@ -291,16 +298,7 @@ kill -0 "$BARE_PID" 2>/dev/null || { echo "bench_bare exited:" >&2; cat "$TMP/ba
 for c in "${CONNECTIONS[@]}"; do
     row="bare@$c"
     log "$row: wrk -c$c for $DURATION"
-    reset_peak_rss "$BARE_PID"
-    ticks=$(cpu_ticks "$BARE_PID")
-    result=$(drive "http://127.0.0.1:$BARE_PORT" "$c" "bare$c")
-    ok=$(field ok "$result"); dur=$(field duration_us "$result")
-    CPU[$row]=$(cpu_per_request "$ticks" "$(cpu_ticks "$BARE_PID")" "$ok")
-    REQS[$row]=$(awk -v n="$ok" -v d="$dur" 'BEGIN { printf "%.0f", n / (d / 1e6) }')
-    P50[$row]=$(field p50_us "$result"); P99[$row]=$(field p99_us "$result")
-    DELIV[$row]="-"
-    RSS[$row]=$(peak_rss_mib "$BARE_PID")
-    NOTES[$row]="statuses $(field statuses "$result"); socket errors $(field errors "$result")"
+    answer_only "$row" "$BARE_PID" "http://127.0.0.1:$BARE_PORT" "$c"
 done
 
 # --- report ------------------------------------------------------------------
