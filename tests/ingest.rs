@@ -208,6 +208,13 @@ async fn bad_requests_get_the_right_status_a_json_reason_and_store_nothing() {
             404,
             "no such endpoint: calls are posted to /hooks/{source}",
         ),
+        (
+            "trailing slash",
+            app.client
+                .post(format!("{}/hooks/voicemate/?token={TOKEN}", app.address)),
+            404,
+            "no such endpoint: calls are posted to /hooks/voicemate, without the trailing slash",
+        ),
     ];
     for (case, request, status, message) in cases {
         let response = request.send().await.unwrap();

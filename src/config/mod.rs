@@ -83,7 +83,7 @@ impl Config {
             .add_source(config::File::from_str(&text, config::FileFormat::Yaml))
             .build()
             .and_then(|c| c.try_deserialize())
-            .map_err(|e| fail(ConfigError::Invalid(e.to_string())))?;
+            .map_err(|e| fail(ConfigError::Invalid(readable_duplicate_key(&e.to_string()))))?;
         if tree.is_null() {
             tree = serde_json::json!({});
         }
@@ -210,6 +210,21 @@ impl Config {
             error,
         }
     }
+}
+
+/// The YAML parser says `String("routes"): duplicated key in mapping at
+/// byte 573 line 29 column 1`; users want the key and the line.
+fn readable_duplicate_key(message: &str) -> String {
+    static DUPLICATE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r#"String\("(.*)"\): duplicated key in mapping at byte \d+ line (\d+) column \d+"#)
+            .expect("a valid pattern")
+    });
+    DUPLICATE
+        .replace(
+            message,
+            "the key `$1` is given twice in one mapping (the second at line $2)",
+        )
+        .into_owned()
 }
 
 /// The config crate names a key under a list item `routes[0]continue`;
@@ -373,6 +388,17 @@ routes:
             ("0 8 * * *", Some("UTC"))
         );
         assert!(matches!(&job.kind, JobKind::Digest { to } if to == &["slack"]));
+    }
+
+    #[test]
+    fn a_key_given_twice_is_named_with_its_line() {
+        let err = load("sources: {}\nroutes: []\nroutes: []\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.ends_with("the key `routes` is given twice in one mapping (the second at line 3)"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -29,6 +29,8 @@ pub enum IngestError {
     StoreUnavailable,
     #[error("no such endpoint: calls are posted to /hooks/{{source}}")]
     NotFound,
+    #[error("no such endpoint: calls are posted to /hooks/{0}, without the trailing slash")]
+    TrailingSlash(String),
     #[error("method not allowed: calls are sent with POST")]
     MethodNotAllowed,
 }
@@ -47,7 +49,7 @@ impl IngestError {
             // The sender went away mid-body: a network matter, not its JSON.
             Self::BodyRead(_) => "body_read",
             Self::StoreUnavailable => "store_unavailable",
-            Self::NotFound => "not_found",
+            Self::NotFound | Self::TrailingSlash(_) => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
         }
     }
@@ -56,7 +58,7 @@ impl IngestError {
 impl ResponseError for IngestError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::UnknownSource(_) | Self::NotFound => StatusCode::NOT_FOUND,
+            Self::UnknownSource(_) | Self::NotFound | Self::TrailingSlash(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::MissingToken | Self::WrongToken(_) => StatusCode::UNAUTHORIZED,
             Self::UnsupportedContentType(_) | Self::UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,

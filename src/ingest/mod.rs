@@ -174,7 +174,16 @@ fn delivery_json(id: i64, planned: &PlannedDelivery) -> serde_json::Value {
     }
 }
 
-/// JSON 404 for every other path.
-pub async fn not_found() -> Result<HttpResponse, IngestError> {
-    Err(IngestError::NotFound)
+/// JSON 404 for every other path; a hook URL pasted with a trailing slash
+/// is told so.
+pub async fn not_found(request: HttpRequest) -> Result<HttpResponse, IngestError> {
+    let source = request
+        .path()
+        .strip_prefix("/hooks/")
+        .and_then(|rest| rest.strip_suffix('/'))
+        .filter(|source| !source.is_empty() && !source.contains('/'));
+    Err(match source {
+        Some(source) => IngestError::TrailingSlash(source.to_owned()),
+        None => IngestError::NotFound,
+    })
 }
