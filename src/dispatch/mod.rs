@@ -170,11 +170,7 @@ impl Dispatcher {
                     // of claims and log lines.
                     self.metrics.store_write_failed("claim");
                     tracing::error!(%destination, %error, retry_in_ms = claim_retry.as_millis() as u64, "claiming deliveries failed");
-                    tokio::select! {
-                        _ = tokio::time::sleep(claim_retry) => {}
-                        _ = stop.cancelled() => {}
-                    }
-                    claim_retry = (claim_retry * 2).min(STORE_RETRY_MAX);
+                    claim_retry = store_retry_after(claim_retry, &stop).await;
                     continue;
                 }
             };
@@ -346,11 +342,7 @@ impl Dispatcher {
                 return false;
             }
             tracing::warn!(delivery_id, %error, retry_in_ms = wait.as_millis() as u64, "recording an attempt failed; trying again");
-            tokio::select! {
-                _ = tokio::time::sleep(wait) => {}
-                _ = self.stopping.cancelled() => {}
-            }
-            wait = (wait * 2).min(STORE_RETRY_MAX);
+            wait = store_retry_after(wait, &self.stopping).await;
         }
     }
 
@@ -361,6 +353,16 @@ impl Dispatcher {
             max_retry_after: self.settings.max_retry_after,
         }
     }
+}
+
+/// Waits `wait` (less if `stop` comes first) before a store write is tried
+/// again, and returns the wait for the try after.
+async fn store_retry_after(wait: Duration, stop: &CancellationToken) -> Duration {
+    tokio::select! {
+        _ = tokio::time::sleep(wait) => {}
+        _ = stop.cancelled() => {}
+    }
+    (wait * 2).min(STORE_RETRY_MAX)
 }
 
 fn configured_route<'a>(pipeline: &'a Pipeline, destination: &str) -> Result<&'a Route, String> {
