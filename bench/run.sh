@@ -2,7 +2,9 @@
 # Load benchmark: callbridge's receiver (and its delivery to a local stand-in
 # for Slack) against a bare actix-web server with the same route; and
 # callbridge storing only (each call planned as a reminder for tomorrow, so
-# nothing is sent during the run), which shows what ingest alone costs.
+# nothing is sent during the run), which shows what ingest alone costs; and
+# the floor (examples/bench_floor.rs), the least a durable relay does per
+# call, which bounds what any design on this store and machine can reach.
 #
 # Usage: bash bench/run.sh
 # Knobs (environment): DURATION (15s), THREADS (2), PAYLOAD, KEEP_TMP=1 to
@@ -42,7 +44,7 @@ fi
 [[ -r $PAYLOAD ]] || { echo "payload not found: $PAYLOAD" >&2; exit 1; }
 
 log "building (release)"
-(cd "$ROOT" && cargo build --release --bin callbridge --example bench_bare --example bench_sink)
+(cd "$ROOT" && cargo build --release --bin callbridge --example bench_bare --example bench_sink --example bench_floor)
 BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release
 
 # A free loopback port (nothing answers a connect on it).
@@ -230,14 +232,16 @@ wait_deliveries() {
     DELIVERED=$count
 }
 
-for c in "${CONNECTIONS[@]}"; do
-    row="callbridge@$c"
-    log "$row: wrk -c$c for $DURATION"
-    reset_peak_rss "$CB_PID"
+# relay_run ROW PID URL CONNECTIONS: one wrk run against a server that
+# sends each call on to the sink, with its figures filed under ROW.
+relay_run() {
+    local row=$1 pid=$2 before start ticks result at_end ok dur delivered lag
+    log "$row: wrk -c$4 for $DURATION"
+    reset_peak_rss "$pid"
     before=$(sink_count)
     start=$(now)
-    ticks=$(cpu_ticks "$CB_PID")
-    result=$(drive "http://127.0.0.1:$CB_PORT" "$c" "cb$c")
+    ticks=$(cpu_ticks "$pid")
+    result=$(drive "$3" "$4" "${row/@/}")
     at_end=$(( $(sink_count) - before ))
     ok=$(field ok "$result"); dur=$(field duration_us "$result")
     REQS[$row]=$(awk -v n="$ok" -v d="$dur" 'BEGIN { printf "%.0f", n / (d / 1e6) }')
@@ -245,7 +249,7 @@ for c in "${CONNECTIONS[@]}"; do
 
     wait_deliveries $(( before + ok ))
     # Ingest and delivery of every call of the run, stragglers included.
-    CPU[$row]=$(cpu_per_request "$ticks" "$(cpu_ticks "$CB_PID")" "$ok")
+    CPU[$row]=$(cpu_per_request "$ticks" "$(cpu_ticks "$pid")" "$ok")
     delivered=$(( DELIVERED - before ))
     if [[ -n $DELIVERED_AT ]]; then
         DELIV[$row]=$(awk -v n="$ok" -v s="$start" -v e="$DELIVERED_AT" 'BEGIN { printf "%.0f", n / (e - s) }')
@@ -254,8 +258,12 @@ for c in "${CONNECTIONS[@]}"; do
         DELIV[$row]="LAG"
         lag="> $DELIVERY_BOUND"
     fi
-    RSS[$row]=$(peak_rss_mib "$CB_PID")
+    RSS[$row]=$(peak_rss_mib "$pid")
     NOTES[$row]="statuses $(field statuses "$result"); socket errors $(field errors "$result"); delivered during load $at_end/$ok, all $ok delivered ${lag} s after load ended; sink total for run $delivered"
+}
+
+for c in "${CONNECTIONS[@]}"; do
+    relay_run "callbridge@$c" "$CB_PID" "http://127.0.0.1:$CB_PORT" "$c"
 done
 
 # answer_only ROW PID URL CONNECTIONS [now]: one wrk run against a server
@@ -287,6 +295,16 @@ log "$row (stored with a reminder for tomorrow, nothing sent): wrk -c32 for $DUR
 answer_only "$row" "$INGEST_PID" "http://127.0.0.1:$INGEST_PORT" 32 now
 kill "$INGEST_PID"; wait "$INGEST_PID" 2>/dev/null || true
 
+# --- the floor: the least a durable relay does (examples/bench_floor.rs) -----
+FLOOR_PORT=$(free_port)
+"$BIN/examples/bench_floor" "127.0.0.1:$FLOOR_PORT" "http://127.0.0.1:$SINK_PORT/floor" "$TMP/floor.db" "$TOKEN" \
+    2> "$TMP/floor.log" &
+FLOOR_PID=$!
+PIDS+=("$FLOOR_PID")
+for _ in $(seq 1 150); do (exec 3<>"/dev/tcp/127.0.0.1/$FLOOR_PORT") 2>/dev/null && break; sleep 0.2; done
+relay_run "floor@32" "$FLOOR_PID" "http://127.0.0.1:$FLOOR_PORT" 32
+kill "$FLOOR_PID"; wait "$FLOOR_PID" 2>/dev/null || true
+
 # --- bare actix-web baseline -------------------------------------------------
 BARE_PORT=$(free_port)
 "$BIN/examples/bench_bare" "127.0.0.1:$BARE_PORT" 2> "$TMP/bare.log" &
@@ -306,7 +324,7 @@ ms() { awk -v u="$1" 'BEGIN { printf "%.2f ms", u / 1000 }'; }
 echo
 echo "payload $(basename "$PAYLOAD"), $DURATION per run, wrk -t$THREADS, $(nproc) cores, all on one machine"
 printf '%-16s %10s %11s %11s %12s %14s %12s\n' "" "req/s" "p50" "p99" "delivered/s" "peak RSS MiB" "CPU µs/req"
-for row in callbridge@32 callbridge@256 ingest@32 bare@32 bare@256; do
+for row in callbridge@32 callbridge@256 ingest@32 floor@32 bare@32 bare@256; do
     printf '%-16s %10s %11s %11s %12s %14s %12s\n' "$row" "${REQS[$row]}" "$(ms "${P50[$row]}")" \
         "$(ms "${P99[$row]}")" "${DELIV[$row]}" "${RSS[$row]}" "${CPU[$row]}"
 done
@@ -315,8 +333,10 @@ awk -v a="${REQS[callbridge@32]}" -v b="${REQS[bare@32]}" \
     'BEGIN { printf "callbridge/bare accepted/s at 32 connections: %.3f (%.1f%%)\n", a / b, 100 * a / b }'
 awk -v a="${REQS[ingest@32]}" -v b="${REQS[bare@32]}" \
     'BEGIN { printf "storing only (no send)/bare at 32 connections: %.3f (%.1f%%)\n", a / b, 100 * a / b }'
+awk -v a="${REQS[floor@32]}" -v b="${REQS[bare@32]}" \
+    'BEGIN { printf "floor (least durable relay)/bare at 32 connections: %.3f (%.1f%%)\n", a / b, 100 * a / b }'
 echo
 echo "details:"
-for row in callbridge@32 callbridge@256 ingest@32 bare@32 bare@256; do echo "  $row: ${NOTES[$row]}"; done
+for row in callbridge@32 callbridge@256 ingest@32 floor@32 bare@32 bare@256; do echo "  $row: ${NOTES[$row]}"; done
 echo "  callbridge log: $(grep -cw ERROR "$TMP/callbridge.log" || true) ERROR, $(grep -cw WARN "$TMP/callbridge.log" || true) WARN lines; storing only: $(grep -cwE 'ERROR|WARN' "$TMP/ingest.log" || true) ERROR/WARN lines"
 grep -wE 'ERROR|WARN' "$TMP/callbridge.log" | head -5 | sed 's/^/    /' || true
