@@ -30,7 +30,7 @@ pub enum Webhook {
 enum Vendor {
     Teams,
     Discord,
-    Telegram { chat_id: Value },
+    Telegram { chat_id: Value, chat_id_key: String },
 }
 
 pub struct ChatDestination {
@@ -89,6 +89,7 @@ impl ChatDestination {
             template: json_template(key, &settings.template, Format::TelegramJson, renderer)?,
             vendor: Vendor::Telegram {
                 chat_id: telegram::chat_id(key, &settings.chat_id)?,
+                chat_id_key: format!("{key}.chat_id"),
             },
             pacer: Some(Pacer::new(telegram::MIN_INTERVAL)),
             sender,
@@ -107,7 +108,7 @@ impl Destination for ChatDestination {
         let body = match &self.vendor {
             Vendor::Teams => teams::finish(body),
             Vendor::Discord => discord::finish(body),
-            Vendor::Telegram { chat_id } => telegram::finish(body, chat_id.clone()),
+            Vendor::Telegram { chat_id, .. } => telegram::finish(body, chat_id.clone()),
         }
         .map_err(invalid)?;
         Ok(Rendered::Http(HttpRequest {
@@ -125,10 +126,12 @@ impl Destination for ChatDestination {
                 pacer.wait().await;
             }
             let report = self.sender.send_rendered(rendered).await;
-            match self.vendor {
+            match &self.vendor {
                 Vendor::Teams => report,
                 Vendor::Discord => retry_after_in_body(report, "/retry_after"),
-                Vendor::Telegram { .. } => retry_after_in_body(report, "/parameters/retry_after"),
+                Vendor::Telegram { chat_id_key, .. } => {
+                    telegram::explain_migration(retry_after_in_body(report, "/parameters/retry_after"), chat_id_key)
+                }
             }
         })
     }

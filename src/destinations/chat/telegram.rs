@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::config::{ChatId, ConfigError};
+use crate::destinations::SendReport;
 
 /// About one message a second to one chat; bursts get 429s.
 pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
@@ -51,6 +52,23 @@ pub fn chat_id(key: &str, value: &ChatId) -> Result<Value, ConfigError> {
         format!("{key}.chat_id"),
         "is neither a chat id (e.g. -1001234567890) nor a @channelusername",
     ))
+}
+
+/// A group upgraded to a supergroup gets a new chat id, which Telegram
+/// names in its 400 answer: the error says what to configure instead.
+pub fn explain_migration(mut report: SendReport, chat_id_key: &str) -> SendReport {
+    let moved_to = report
+        .response
+        .as_deref()
+        .filter(|_| report.status == Some(400))
+        .and_then(|body| serde_json::from_str::<Value>(body).ok())
+        .and_then(|body| body.pointer("/parameters/migrate_to_chat_id").and_then(Value::as_i64));
+    if let Some(id) = moved_to {
+        report.error = Some(format!(
+            "HTTP 400: the group is now a supergroup with chat id {id}: set {chat_id_key} to {id}, then replay the dead deliveries"
+        ));
+    }
+    report
 }
 
 pub fn finish(mut body: Value, chat_id: Value) -> Result<Value, String> {
@@ -135,6 +153,27 @@ mod tests {
         assert_eq!(body, json!({"text": "<b>x</b>", "parse_mode": "HTML", "chat_id": -100}));
         let long = finish(json!({"text": "é".repeat(5000)}), json!(1)).unwrap();
         assert_eq!(long["text"].as_str().unwrap().chars().count(), 4096);
+    }
+
+    #[test]
+    fn a_migrated_group_names_its_new_chat_id() {
+        let answer = r#"{"ok":false,"error_code":400,"description":"Bad Request: group chat was upgraded to a supergroup chat","parameters":{"migrate_to_chat_id":-1001234567890}}"#;
+        let report = explain_migration(
+            crate::destinations::http_request::classify(400, &[], None, answer.into()),
+            "destinations.tg.chat_id",
+        );
+        assert_eq!(
+            report.error.as_deref(),
+            Some(
+                "HTTP 400: the group is now a supergroup with chat id -1001234567890: set destinations.tg.chat_id to -1001234567890, then replay the dead deliveries"
+            )
+        );
+        let other = r#"{"ok":false,"error_code":400,"description":"Bad Request: chat not found"}"#;
+        let report = explain_migration(
+            crate::destinations::http_request::classify(400, &[], None, other.into()),
+            "destinations.tg.chat_id",
+        );
+        assert_eq!(report.error, Some(format!("HTTP 400: {other}")));
     }
 
     #[test]
