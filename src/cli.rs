@@ -168,6 +168,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     limit,
                 },
         } => {
+            warn_if_not_configured(&config, destination.as_deref());
             let store = open_store(&config).await?;
             print_json(&store.list_deliveries(state, destination, limit).await?)?;
         }
@@ -329,6 +330,21 @@ async fn calls(config: &Config, action: CallsAction) -> anyhow::Result<()> {
     }
 }
 
+/// A `--destination` filter that names no configured destination (a typo,
+/// or one removed since): said on stderr, so the empty answer is not taken
+/// for "nothing failed".
+fn warn_if_not_configured(config: &Config, destination: Option<&str>) {
+    let Some(name) = destination.filter(|name| !config.settings.destinations.contains_key(*name)) else {
+        return;
+    };
+    let configured: Vec<&str> = config.settings.destinations.keys().map(String::as_str).collect();
+    eprintln!(
+        "warning: {}: `{name}` is not a destination (configured: {})",
+        config.file.display(),
+        configured.join(", ")
+    );
+}
+
 async fn replay(config: &Config, id: Option<String>, dead: bool, destination: Option<String>) -> anyhow::Result<()> {
     use crate::store::Replay;
     let which = match (id, dead) {
@@ -336,7 +352,10 @@ async fn replay(config: &Config, id: Option<String>, dead: bool, destination: Op
             Ok(delivery) => Replay::Delivery(delivery),
             Err(_) => Replay::Call(id),
         },
-        (None, true) => Replay::AllDead { destination },
+        (None, true) => {
+            warn_if_not_configured(config, destination.as_deref());
+            Replay::AllDead { destination }
+        }
         _ => anyhow::bail!("say which: a delivery id, a call id, or --dead"),
     };
     let store = open_store(config).await?;

@@ -298,4 +298,16 @@ async fn the_cli_lists_dead_deliveries_and_replays_them() {
     let (code, _, err) = cli(&app, &["calls", "show", "no-such-call"]);
     assert_eq!(code, 1);
     assert!(err.contains("call no-such-call not found"), "{err}");
+
+    // A filter naming no destination answers `[]`, and says why on stderr.
+    let config = app.dir.path().join("callbridge.yaml");
+    let (code, out, err) = cli(&app, &["deliveries", "list", "--destination", "slakc"]);
+    assert_eq!((code, out.as_str()), (0, "[]\n"));
+    assert_eq!(
+        err,
+        format!(
+            "warning: {}: `slakc` is not a destination (configured: slack)\n",
+            config.display()
+        )
+    );
 }
