@@ -150,6 +150,40 @@ fn check_refuses_a_store_url_serve_could_not_open() {
 }
 
 #[test]
+fn check_wants_one_way_to_a_google_access_token() {
+    let google = |auth: &str| {
+        config_file(&format!(
+            "destinations: {{ cal: {{ type: google_calendar{auth} }} }}\nroutes: [ {{ name: all, to: [cal] }} ]\n"
+        ))
+    };
+    let oauth = ", oauth: { client_id: c, client_secret: s, refresh_token: r }";
+    for (auth, key, message) in [
+        (
+            "",
+            "destinations.cal",
+            "needs `token` (an access token) or `oauth` (client_id, client_secret, refresh_token)",
+        ),
+        (
+            &format!(", token: ya29-x{oauth}") as &str,
+            "destinations.cal.oauth",
+            "`token` is set too: use one of `token` (kept fresh elsewhere) and `oauth`",
+        ),
+    ] {
+        let (_dir, file) = google(auth);
+        let output = callbridge(&["--config", file.to_str().unwrap(), "check"], &[]);
+        assert_eq!(output.status.code(), Some(1), "{auth}");
+        assert_eq!(
+            stderr(&output),
+            format!("error: {}: {key}: {message}\n", file.display()),
+            "{auth}"
+        );
+    }
+    let (_dir, file) = google(oauth);
+    let output = callbridge(&["--config", file.to_str().unwrap(), "check"], &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+}
+
+#[test]
 fn render_takes_the_only_source_when_none_is_named() {
     let (_dir, file) = config_file(
         "destinations: { team: { type: slack, webhook_url: \"https://hooks.slack.com/services/T/B/x\" } }\n\

@@ -125,7 +125,13 @@ impl Config {
                     password: Some(password),
                     ..
                 }) => secrets.add(password),
-                DestinationKind::GoogleCalendar(google) => secrets.add(&google.token),
+                DestinationKind::GoogleCalendar(google) => {
+                    google.token.iter().for_each(|token| secrets.add(token));
+                    if let Some(oauth) = &google.oauth {
+                        secrets.add(&oauth.client_secret);
+                        secrets.add(&oauth.refresh_token);
+                    }
+                }
                 DestinationKind::Hubspot(hubspot) => secrets.add(&hubspot.token),
                 DestinationKind::Pipedrive(pipedrive) => secrets.add(&pipedrive.token),
                 _ => {}

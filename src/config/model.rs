@@ -371,8 +371,12 @@ fn default_telegram_api() -> String {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GoogleCalendarSettings {
-    /// An OAuth access token with a calendar scope (use `token_file`).
-    pub token: String,
+    /// An OAuth access token with a calendar scope (use `token_file`), kept
+    /// fresh by other tooling; or `oauth`, and callbridge keeps one fresh.
+    #[serde(default)]
+    pub token: Option<String>,
+    #[serde(default)]
+    pub oauth: Option<OAuthRefresh>,
     #[serde(default = "default_calendar_id")]
     pub calendar_id: String,
     /// The API's origin; only tests point it elsewhere.
@@ -382,6 +386,24 @@ pub struct GoogleCalendarSettings {
     pub summary: String,
     #[serde(default = "default_event_description")]
     pub description: String,
+}
+
+/// An OAuth client and a refresh token it was granted (with offline
+/// access), from which access tokens are fetched as they expire.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthRefresh {
+    pub client_id: String,
+    /// Use `client_secret_file` or `${VAR}`.
+    pub client_secret: String,
+    /// Use `refresh_token_file` or `${VAR}`.
+    pub refresh_token: String,
+    #[serde(default = "default_google_token_url")]
+    pub token_url: String,
+}
+
+fn default_google_token_url() -> String {
+    "https://oauth2.googleapis.com/token".into()
 }
 
 fn default_calendar_id() -> String {

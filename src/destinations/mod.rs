@@ -9,6 +9,7 @@ pub mod crm;
 pub mod email;
 pub mod http;
 mod http_request;
+mod oauth;
 mod slack;
 
 use std::time::Duration;

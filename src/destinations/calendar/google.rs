@@ -1,11 +1,14 @@
 //! Google Calendar `events.insert`, with an event id derived from the
 //! call, so a resend is answered 409 (already there) and counts as done.
+//! The access token is the configured one, or fetched and kept fresh from
+//! an OAuth refresh token.
 
 use futures_util::future::BoxFuture;
 use serde_json::json;
 
 use super::{EventTemplates, LENGTH};
 use crate::config::{ConfigError, GoogleCalendarSettings};
+use crate::destinations::oauth::AccessTokens;
 use crate::destinations::{
     Destination, HttpRequest, HttpSender, Message, Outcome, Rendered, SendReport, idempotency_key,
 };
@@ -13,10 +16,17 @@ use crate::render::{RenderError, Renderer, escape_url_component};
 
 pub struct GoogleCalendarDestination {
     events_url: String,
-    token: String,
+    auth: Auth,
     zone: jiff::tz::TimeZone,
     templates: EventTemplates,
     sender: HttpSender,
+}
+
+enum Auth {
+    /// Kept fresh by other tooling: a refusal is dead.
+    Token(String),
+    /// Fetched as needed; a refusal fetches a new one.
+    Refreshed(Box<AccessTokens>),
 }
 
 /// Inserted, or an event with this id exists already.
@@ -30,9 +40,27 @@ impl GoogleCalendarDestination {
         renderer: &mut Renderer,
         sender: HttpSender,
     ) -> Result<Self, ConfigError> {
-        if settings.token.trim().is_empty() {
-            return Err(ConfigError::key(format!("{key}.token"), "is empty"));
-        }
+        let auth = match (settings.token.as_deref().map(str::trim), &settings.oauth) {
+            (Some(token), None) if !token.is_empty() => Auth::Token(token.to_owned()),
+            (Some(_), None) => return Err(ConfigError::key(format!("{key}.token"), "is empty")),
+            (None, Some(oauth)) => Auth::Refreshed(Box::new(AccessTokens::new(
+                &format!("{key}.oauth"),
+                oauth,
+                sender.clone(),
+            ))),
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::key(
+                    format!("{key}.oauth"),
+                    "`token` is set too: use one of `token` (kept fresh elsewhere) and `oauth`",
+                ));
+            }
+            (None, None) => {
+                return Err(ConfigError::key(
+                    key,
+                    "needs `token` (an access token) or `oauth` (client_id, client_secret, refresh_token)",
+                ));
+            }
+        };
         let base = url::Url::parse(&settings.api_base)
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https"))
@@ -44,7 +72,7 @@ impl GoogleCalendarDestination {
         );
         Ok(Self {
             events_url,
-            token: settings.token.trim().to_owned(),
+            auth,
             zone,
             templates: EventTemplates::new(key, &settings.summary, &settings.description, renderer)?,
             sender,
@@ -77,7 +105,14 @@ impl Destination for GoogleCalendarDestination {
             url: self.events_url.clone(),
             headers: vec![
                 ("Content-Type".to_owned(), "application/json; charset=utf-8".to_owned()),
-                ("Authorization".to_owned(), format!("Bearer {}", self.token)),
+                // A refreshed token is put in at send time.
+                (
+                    "Authorization".to_owned(),
+                    match &self.auth {
+                        Auth::Token(token) => format!("Bearer {token}"),
+                        Auth::Refreshed(_) => "Bearer".to_owned(),
+                    },
+                ),
             ],
             body: body.to_string(),
             expected_status: DONE.to_vec(),
@@ -86,7 +121,10 @@ impl Destination for GoogleCalendarDestination {
 
     fn send<'a>(&'a self, rendered: &'a Rendered) -> BoxFuture<'a, SendReport> {
         Box::pin(async move {
-            let mut report = self.sender.send_rendered(rendered).await;
+            let mut report = match (&self.auth, rendered) {
+                (Auth::Refreshed(tokens), Rendered::Http(request)) => self.send_refreshed(tokens, request).await,
+                _ => self.sender.send_rendered(rendered).await,
+            };
             // Google answers rate and quota limits with 403: worth a retry.
             let limited = report.response.as_deref().is_some_and(|body| {
                 ["rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded"]
@@ -99,4 +137,34 @@ impl Destination for GoogleCalendarDestination {
             report
         })
     }
+}
+
+impl GoogleCalendarDestination {
+    /// Sends with a fresh token; a `401` (revoked, or expired early) is
+    /// tried once more with a new one.
+    async fn send_refreshed(&self, tokens: &AccessTokens, request: &HttpRequest) -> SendReport {
+        let send = |token: String| async move { (self.sender.send(&with_bearer(request, &token)).await, token) };
+        let (report, token) = match tokens.token().await {
+            Ok(token) => send(token).await,
+            Err(report) => return report,
+        };
+        if report.status != Some(401) {
+            return report;
+        }
+        tokens.refused(&token).await;
+        match tokens.token().await {
+            Ok(token) => send(token).await.0,
+            Err(report) => report,
+        }
+    }
+}
+
+fn with_bearer(request: &HttpRequest, token: &str) -> HttpRequest {
+    let mut request = request.clone();
+    for (name, value) in &mut request.headers {
+        if name.eq_ignore_ascii_case("authorization") {
+            *value = format!("Bearer {token}");
+        }
+    }
+    request
 }
