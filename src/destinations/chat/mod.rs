@@ -84,14 +84,15 @@ impl ChatDestination {
         sender: HttpSender,
     ) -> Result<Self, ConfigError> {
         let base = http_url(&format!("{key}.base_url"), &settings.base_url)?;
+        let chat_id = telegram::chat_id(key, &settings.chat_id)?;
         Ok(Self {
             url: telegram::send_message_url(key, &base, &settings.bot_token)?,
             template: json_template(key, &settings.template, Format::TelegramJson, renderer)?,
+            pacer: Some(Pacer::new(telegram::interval(&chat_id))),
             vendor: Vendor::Telegram {
-                chat_id: telegram::chat_id(key, &settings.chat_id)?,
+                chat_id,
                 chat_id_key: format!("{key}.chat_id"),
             },
-            pacer: Some(Pacer::new(telegram::MIN_INTERVAL)),
             sender,
         })
     }

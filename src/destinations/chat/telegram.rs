@@ -10,7 +10,19 @@ use crate::config::{ChatId, ConfigError};
 use crate::destinations::SendReport;
 
 /// About one message a second to one chat; bursts get 429s.
-pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
+const PRIVATE_CHAT_INTERVAL: Duration = Duration::from_secs(1);
+
+/// No more than 20 messages a minute to one group (or channel).
+const GROUP_INTERVAL: Duration = Duration::from_secs(3);
+
+/// How far apart sends to `chat_id` go: a private chat's id is positive;
+/// groups and channels have negative ids, or a channel's `@username`.
+pub fn interval(chat_id: &Value) -> Duration {
+    match chat_id.as_i64() {
+        Some(id) if id > 0 => PRIVATE_CHAT_INTERVAL,
+        _ => GROUP_INTERVAL,
+    }
+}
 
 /// Telegram counts in UTF-16 code units, which is never fewer than characters.
 const TEXT_MAX: usize = 4096;
@@ -153,6 +165,18 @@ mod tests {
         assert_eq!(body, json!({"text": "<b>x</b>", "parse_mode": "HTML", "chat_id": -100}));
         let long = finish(json!({"text": "é".repeat(5000)}), json!(1)).unwrap();
         assert_eq!(long["text"].as_str().unwrap().chars().count(), 4096);
+    }
+
+    #[test]
+    fn groups_and_channels_get_20_messages_a_minute_private_chats_one_a_second() {
+        let intervals = [
+            json!(123456789),
+            json!(-4012345678i64),
+            json!(-1001234567890i64),
+            json!("@office"),
+        ]
+        .map(|id| interval(&id));
+        assert_eq!(intervals.map(|i| i.as_secs()), [1, 3, 3, 3]);
     }
 
     #[test]
