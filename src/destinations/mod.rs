@@ -118,6 +118,12 @@ pub fn idempotency_key(call_id: &str, destination: &str) -> String {
 pub trait Destination: Send + Sync {
     fn render(&self, renderer: &Renderer, message: &Message) -> Result<Rendered, RenderError>;
     fn send<'a>(&'a self, rendered: &'a Rendered) -> BoxFuture<'a, SendReport>;
+
+    /// The least time between two sends (a vendor's documented rate):
+    /// claimed deliveries may wait this long each before their turn.
+    fn spacing(&self) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
 }
 
 #[cfg(test)]

@@ -144,20 +144,28 @@ impl Dispatcher {
             let this = Arc::clone(self);
             let name = name.clone();
             let slots = Arc::new(Semaphore::new(route.concurrency));
+            let spacing = route.destination.spacing();
             let until = stop.clone();
-            tracker.spawn(async move { this.run_destination(name, slots, until).await });
+            tracker.spawn(async move { this.run_destination(name, slots, spacing, until).await });
         }
         *loops = (stop, tracker);
     }
 
-    async fn run_destination(self: Arc<Self>, destination: String, slots: Arc<Semaphore>, stop: CancellationToken) {
+    async fn run_destination(
+        self: Arc<Self>,
+        destination: String,
+        slots: Arc<Semaphore>,
+        spacing: Duration,
+        stop: CancellationToken,
+    ) {
         let notify = self.wakers.of(&destination);
         let concurrency = slots.available_permits();
         // Claim a few rounds of work at once, so a claim (one commit) is
         // not paid per send; the lease covers waiting for a slot too.
-        let batch = (concurrency * CLAIM_ROUNDS).min(MAX_CLAIM) as i64;
+        let batch = (concurrency * CLAIM_ROUNDS).min(MAX_CLAIM);
         let per_send = self.settings.timeout + self.settings.connect_timeout;
-        let lease_ms = (per_send * (CLAIM_ROUNDS as u32 + 1) + Duration::from_secs(30)).as_millis() as i64;
+        let lease_ms = lease(per_send, batch, spacing).as_millis() as i64;
+        let batch = batch as i64;
         let mut claim_retry = STORE_RETRY_FIRST;
         while !stop.is_cancelled() {
             let claimed = match self.store.claim(&destination, now_ms(), lease_ms, batch).await {
@@ -355,6 +363,14 @@ impl Dispatcher {
     }
 }
 
+/// How long a claim holds its deliveries: every round of sends may take
+/// the whole timeout, and a paced destination sends the last of the batch
+/// `spacing` times the batch after the first; held past that, the next
+/// claim would take a delivery still waiting for its turn and send it twice.
+fn lease(per_send: Duration, batch: usize, spacing: Duration) -> Duration {
+    per_send * (CLAIM_ROUNDS as u32 + 1) + spacing * batch as u32 + Duration::from_secs(30)
+}
+
 /// Waits `wait` (less if `stop` comes first) before a store write is tried
 /// again, and returns the wait for the try after.
 async fn store_retry_after(wait: Duration, stop: &CancellationToken) -> Duration {
@@ -436,5 +452,20 @@ fn log_attempt(delivery: &Claimed, record: &AttemptRecord, next: &NextStep) {
         NextStep::Missed(reason) => {
             tracing::warn!(%call_id, %destination, outcome = "missed", %reason, "reminder not sent");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lease_outlasts_the_paced_wait_of_its_whole_batch() {
+        let per_send = Duration::from_secs(20);
+        assert_eq!(lease(per_send, 16, Duration::ZERO), Duration::from_secs(130));
+        // 64 deliveries to a Telegram group, 3 s apart: the last one starts
+        // 189 s after the first and may take a whole send timeout.
+        let paced = lease(per_send, 64, Duration::from_secs(3));
+        assert!(paced > Duration::from_secs(63 * 3) + per_send, "{paced:?}");
     }
 }

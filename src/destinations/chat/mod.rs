@@ -136,6 +136,10 @@ impl Destination for ChatDestination {
             }
         })
     }
+
+    fn spacing(&self) -> Duration {
+        self.pacer.as_ref().map_or(Duration::ZERO, Pacer::interval)
+    }
 }
 
 /// A 429 whose JSON body says how long to wait, in seconds (maybe

@@ -19,6 +19,10 @@ impl Pacer {
         }
     }
 
+    pub fn interval(&self) -> Duration {
+        self.interval
+    }
+
     /// Waits for this send's turn: at least `interval` after the last one,
     /// whichever worker sent it.
     pub async fn wait(&self) {
