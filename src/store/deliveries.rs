@@ -181,11 +181,9 @@ impl Store {
 
     pub async fn delivery(&self, id: i64) -> Result<Option<DeliveryRow>, StoreError> {
         self.read(move |db| {
-            db.prepare_cached(
-                "SELECT id, call_id, destination, state, attempts, due_at, last_error FROM deliveries WHERE id = ?",
-            )?
-            .query_row([id], delivery_row)
-            .optional()
+            db.prepare_cached(select_deliveries!("WHERE id = ?"))?
+                .query_row([id], delivery_row)
+                .optional()
         })
         .await
     }
@@ -193,12 +191,9 @@ impl Store {
     pub async fn deliveries_of_call(&self, call_id: &str) -> Result<Vec<DeliveryRow>, StoreError> {
         let call_id = call_id.to_owned();
         self.read(move |db| {
-            db.prepare_cached(
-                "SELECT id, call_id, destination, state, attempts, due_at, last_error
-                 FROM deliveries WHERE call_id = ? ORDER BY id",
-            )?
-            .query_map([call_id], delivery_row)?
-            .collect()
+            db.prepare_cached(select_deliveries!("WHERE call_id = ? ORDER BY id"))?
+                .query_map([call_id], delivery_row)?
+                .collect()
         })
         .await
     }
@@ -324,6 +319,17 @@ fn record(db: &Connection, delivery_id: i64, attempt: &AttemptRecord, next: &Nex
     }
     Ok(())
 }
+
+/// A query for rows that `delivery_row` reads, in its column order.
+macro_rules! select_deliveries {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, call_id, destination, state, attempts, due_at, last_error FROM deliveries ",
+            $rest
+        )
+    };
+}
+pub(super) use select_deliveries;
 
 pub(super) fn delivery_row(row: &Row<'_>) -> rusqlite::Result<DeliveryRow> {
     Ok(DeliveryRow {

@@ -5,7 +5,7 @@ use rusqlite::{Row, params};
 use serde::Serialize;
 
 use super::{Store, StoreError};
-use crate::store::deliveries::delivery_row;
+use crate::store::deliveries::{delivery_row, select_deliveries};
 use crate::store::{AttemptRow, DeliveryRow};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -120,11 +120,10 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<DeliveryRow>, StoreError> {
         self.read(move |db| {
-            db.prepare_cached(
-                "SELECT id, call_id, destination, state, attempts, due_at, last_error FROM deliveries
-                 WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR destination = ?2)
-                 ORDER BY id DESC LIMIT ?3",
-            )?
+            db.prepare_cached(select_deliveries!(
+                "WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR destination = ?2)
+                 ORDER BY id DESC LIMIT ?3"
+            ))?
             .query_map(params![state, destination, limit], delivery_row)?
             .collect()
         })
