@@ -11,12 +11,18 @@ use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 fn google_config(api: &str) -> String {
+    config_with_auth("token: ya29-test-token-0123", api)
+}
+
+/// One google destination with `auth` (YAML at the destination's indent)
+/// and a route for the calls that ask for a call-back.
+fn config_with_auth(auth: &str, api: &str) -> String {
     config_yaml(&format!(
         r#"
 destinations:
   google:
     type: google_calendar
-    token: ya29-test-token-0123
+    {auth}
     calendar_id: office@example.com
     api_base: "{api}"
 routes:
@@ -25,6 +31,15 @@ routes:
     to: [google]
 "#
     ))
+}
+
+/// Each attempt's outcome and status, in order.
+async fn outcomes(app: &TestApp, delivery: i64) -> Vec<(String, Option<i64>)> {
+    app.attempts(delivery)
+        .await
+        .into_iter()
+        .map(|a| (a.outcome, a.status))
+        .collect()
 }
 
 const EVENTS: &str = "/calendar/v3/calendars/office%40example.com/events";
@@ -82,12 +97,7 @@ async fn a_rate_limit_is_retried_and_a_bad_request_is_dead_with_googles_message(
     let app = TestApp::spawn(&google_config(&api.uri())).await;
     let id = app.accept("02-dutch-callback.json").await;
     let delivery = app.wait_for_state(&id, "google", "delivered").await;
-    let outcomes: Vec<(String, Option<i64>)> = app
-        .attempts(delivery.id)
-        .await
-        .into_iter()
-        .map(|a| (a.outcome, a.status))
-        .collect();
+    let outcomes = outcomes(&app, delivery.id).await;
     assert_eq!(outcomes, [("retry".into(), Some(403)), ("delivered".into(), Some(200))]);
 
     let invalid = json!({"error": {"code": 400, "message": "Invalid start time."}});
@@ -101,24 +111,14 @@ async fn a_rate_limit_is_retried_and_a_bad_request_is_dead_with_googles_message(
 const TOKEN_PATH: &str = "/token";
 
 fn oauth_config(api: &str, oauth: &str) -> String {
-    config_yaml(&format!(
-        r#"
-destinations:
-  google:
-    type: google_calendar
-    oauth:
+    let auth = format!(
+        "oauth:
       client_id: callbridge-test.apps.googleusercontent.com
       client_secret: GOCSPX-test-client-secret
       refresh_token: 1//test-refresh-token-0123
-      token_url: "{oauth}{TOKEN_PATH}"
-    calendar_id: office@example.com
-    api_base: "{api}"
-routes:
-  - name: callbacks
-    match: {{ call_back_needed: true }}
-    to: [google]
-"#
-    ))
+      token_url: \"{oauth}{TOKEN_PATH}\""
+    );
+    config_with_auth(&auth, api)
 }
 
 fn access_token(token: &str) -> ResponseTemplate {
@@ -196,12 +196,7 @@ async fn a_refused_access_token_is_replaced_within_the_same_attempt() {
         .collect();
     assert_eq!(bearers, ["Bearer ya29.revoked", "Bearer ya29.fresh"]);
     assert_eq!(received(&oauth, 2).await.len(), 2);
-    let outcomes: Vec<(String, Option<i64>)> = app
-        .attempts(delivery.id)
-        .await
-        .into_iter()
-        .map(|a| (a.outcome, a.status))
-        .collect();
+    let outcomes = outcomes(&app, delivery.id).await;
     assert_eq!(outcomes, [("delivered".into(), Some(200))]);
 }
 
