@@ -82,6 +82,7 @@ impl Application {
         let limits = BodyLimits {
             max_body: settings.server.max_body.as_u64(),
             max_decoded: settings.server.max_decompressed_body.as_u64(),
+            timeout: settings.server.body_timeout,
         };
         let ingest_state = web::Data::new(IngestState::new(
             Arc::clone(&live),

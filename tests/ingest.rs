@@ -247,6 +247,40 @@ async fn a_streamed_body_over_the_limit_gets_413_and_the_server_keeps_serving() 
 }
 
 #[tokio::test]
+async fn a_body_that_stalls_gets_408_its_connection_closed_and_nothing_stored() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let sink = MockServer::start().await;
+    let config = slack_config(&sink.uri()).replace("max_body: 64KiB", "max_body: 64KiB\n  body_timeout: 1s");
+    let app = TestApp::spawn(&config).await;
+    let mut stream = tokio::net::TcpStream::connect(app.address.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    let head = format!(
+        "POST /hooks/voicemate HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nContent-Length: 100\r\n\r\n{{\"a\""
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    // The server answers, then closes: reading to the end returns.
+    let mut answer = Vec::new();
+    tokio::time::timeout(std::time::Duration::from_secs(30), stream.read_to_end(&mut answer))
+        .await
+        .expect("the stalled connection is closed")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408 Request Timeout\r\n"), "{answer}");
+    assert!(
+        answer.ends_with(r#"{"error":"the body did not arrive within 1 s of the headers"}"#),
+        "{answer}"
+    );
+    assert_eq!(app.store.count_calls().await.unwrap(), 0);
+    assert!(
+        app.metrics()
+            .await
+            .contains(r#"callbridge_calls_received_total{source="voicemate",outcome="rejected",reason="body_read"} 1"#)
+    );
+    app.accept("01-docs-example.json").await;
+}
+
+#[tokio::test]
 async fn lenient_content_types_bearer_auth_and_gzip_are_accepted() {
     let (app, _sink) = app_with_sink().await;
     let accepted = |request: reqwest::RequestBuilder| async move {

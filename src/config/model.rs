@@ -116,6 +116,10 @@ pub struct ServerSettings {
     pub max_body: bytesize::ByteSize,
     /// Largest body after gzip decoding.
     pub max_decompressed_body: bytesize::ByteSize,
+    /// The whole body must arrive within this once the headers have: a
+    /// sender that stalls mid-body would otherwise hold its connection.
+    #[serde(with = "humantime_serde")]
+    pub body_timeout: Duration,
     #[serde(with = "humantime_serde")]
     pub shutdown_timeout: Duration,
     /// HTTP worker threads. One keeps up with the store's single writer
@@ -129,6 +133,7 @@ impl Default for ServerSettings {
             listen: "0.0.0.0:8080".into(),
             max_body: bytesize::ByteSize::mib(1),
             max_decompressed_body: bytesize::ByteSize::mib(4),
+            body_timeout: Duration::from_secs(30),
             // Longer than a send's own timeout, so an attempt in flight
             // at SIGTERM can finish rather than be cut off and repeated.
             shutdown_timeout: Duration::from_secs(20),

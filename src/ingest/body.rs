@@ -14,6 +14,8 @@ use super::error::IngestError;
 pub struct BodyLimits {
     pub max_body: u64,
     pub max_decoded: u64,
+    /// For the whole body, from the end of the headers.
+    pub timeout: std::time::Duration,
 }
 
 /// Form posts are refused: a sender that form-encodes the summary would
@@ -40,14 +42,20 @@ pub async fn read(request: &HttpRequest, mut payload: Payload, limits: BodyLimit
     if declared.is_some_and(|len| len > limits.max_body) {
         return Err(IngestError::TooLarge { limit: limits.max_body });
     }
-    let mut body = BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| IngestError::BodyRead(e.to_string()))?;
-        if (body.len() + chunk.len()) as u64 > limits.max_body {
-            return Err(IngestError::TooLarge { limit: limits.max_body });
+    let receive = async {
+        let mut body = BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(|e| IngestError::BodyRead(e.to_string()))?;
+            if (body.len() + chunk.len()) as u64 > limits.max_body {
+                return Err(IngestError::TooLarge { limit: limits.max_body });
+            }
+            body.extend_from_slice(&chunk);
         }
-        body.extend_from_slice(&chunk);
-    }
+        Ok(body)
+    };
+    let body = tokio::time::timeout(limits.timeout, receive)
+        .await
+        .map_err(|_| IngestError::BodyTimeout(limits.timeout))??;
     match encoding {
         Encoding::Identity => Ok(body.freeze()),
         Encoding::Gzip => gunzip(&body, limits.max_decoded).map(Bytes::from),

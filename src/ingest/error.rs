@@ -25,6 +25,8 @@ pub enum IngestError {
     BadBody(String),
     #[error("reading the request body failed: {0}")]
     BodyRead(String),
+    #[error("the body did not arrive within {} s of the headers", .0.as_secs_f64())]
+    BodyTimeout(std::time::Duration),
     #[error("the call could not be stored; try again")]
     StoreUnavailable,
     #[error("no such endpoint: calls are posted to /hooks/{{source}}")]
@@ -47,7 +49,7 @@ impl IngestError {
             Self::TooLarge { .. } | Self::DecodedTooLarge { .. } => "too_large",
             Self::BadGzip(_) | Self::BadBody(_) => "bad_body",
             // The sender went away mid-body: a network matter, not its JSON.
-            Self::BodyRead(_) => "body_read",
+            Self::BodyRead(_) | Self::BodyTimeout(_) => "body_read",
             Self::StoreUnavailable => "store_unavailable",
             Self::NotFound | Self::TrailingSlash(_) => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
@@ -64,14 +66,23 @@ impl ResponseError for IngestError {
             Self::UnsupportedContentType(_) | Self::UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooLarge { .. } | Self::DecodedTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::BadGzip(_) | Self::BadBody(_) | Self::BodyRead(_) => StatusCode::BAD_REQUEST,
+            Self::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status_code());
-        if matches!(self, Self::StoreUnavailable) {
-            response.insert_header(("Retry-After", "5"));
+        match self {
+            Self::StoreUnavailable => {
+                response.insert_header(("Retry-After", "5"));
+            }
+            // The rest of the body may still come: the connection cannot
+            // carry another request, and is closed to free it.
+            Self::BodyTimeout(_) => {
+                response.force_close();
+            }
+            _ => {}
         }
         response.json(serde_json::json!({ "error": self.to_string() }))
     }
