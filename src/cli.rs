@@ -6,10 +6,9 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
 
-use crate::call::CallSummary;
 use crate::config::Config;
 use crate::destinations::Outcome;
-use crate::pipeline::{CallMeta, Pipeline};
+use crate::pipeline::Pipeline;
 use crate::server::Application;
 
 #[derive(Parser)]
@@ -125,7 +124,6 @@ enum RemindersAction {
 }
 
 /// The call `send-test` sends when no payload is given.
-const SAMPLE_CALL: &str = include_str!("../samples/call.json");
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::load(&cli.config)?;
@@ -205,13 +203,12 @@ fn check(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Renders every destination for the built-in sample call, which has every
-/// known field: a misspelled `{{field}}` shows up here. Only a warning,
-/// since a template may rightly use a field only some senders send; so is
-/// a route matching a near miss of a known field. A digest destination
-/// must render an empty digest.
+/// A misspelled `{{field}}` in a template or a route matching a near miss
+/// of a known field shows up here. Only warnings, since a template may
+/// rightly use a field only some senders send; a template that fails for
+/// every call is an error (see `sample::check`).
 fn warn_about_sample_renders(config: &Config, pipeline: &Pipeline) -> anyhow::Result<()> {
-    let context = call_context(pipeline, SAMPLE_CALL.as_bytes(), "check", "check")?;
+    let context = crate::sample::context_of(pipeline, crate::sample::CALL.as_bytes(), "check", "check")?;
     for typo in pipeline.router.likely_typos(&context) {
         eprintln!(
             "warning: {}: {}: no call has this field; did you mean `{}`?",
@@ -220,37 +217,8 @@ fn warn_about_sample_renders(config: &Config, pipeline: &Pipeline) -> anyhow::Re
             typo.meant
         );
     }
-    // A digest's destinations render a digest, not a call.
-    let digests: Vec<&String> = config
-        .settings
-        .jobs
-        .values()
-        .filter_map(|job| match &job.kind {
-            crate::config::JobKind::Digest { to } => Some(to),
-            _ => None,
-        })
-        .flatten()
-        .collect();
-    let empty_digest = crate::jobs::digest_context("check", &[], &pipeline.zone, jiff::Timestamp::now());
-    for name in &digests {
-        // Sent every run, empty or not: a template that cannot render an
-        // empty digest is a digest that never arrives.
-        if let Err(error) = pipeline.render(empty_digest.clone(), "check", name) {
-            anyhow::bail!(
-                "{}: destinations.{name}: cannot render a digest (a digest job sends to it; use a digest template such as slack/digest.json.hbs): {}",
-                config.file.display(),
-                config.secrets.redact(&error.to_string())
-            );
-        }
-    }
-    for name in pipeline.destinations.keys().filter(|name| !digests.contains(name)) {
-        if let Err(error) = pipeline.render(context.clone(), "check", name) {
-            eprintln!(
-                "warning: {}: destinations.{name}: fails for the sample call (only calls that have every field it uses will be delivered): {}",
-                config.file.display(),
-                config.secrets.redact(&error.to_string())
-            );
-        }
+    for warning in crate::sample::check(config, pipeline).map_err(|e| config.error(e))? {
+        eprintln!("warning: {}: {warning}", config.file.display());
     }
     Ok(())
 }
@@ -263,7 +231,8 @@ fn render(config: &Config, payload: &Path, source: &str) -> anyhow::Result<Value
     let pipeline = Pipeline::build(config)?;
     let body = std::fs::read(payload).with_context(|| format!("cannot read {}", payload.display()))?;
     let call_id = "preview";
-    let context = call_context(&pipeline, &body, call_id, source).with_context(|| format!("{}", payload.display()))?;
+    let context = crate::sample::context_of(&pipeline, &body, call_id, source)
+        .with_context(|| format!("{}", payload.display()))?;
     let decision = pipeline.router.route(&context);
     let deliveries: Vec<Value> = decision
         .destinations
@@ -468,10 +437,10 @@ async fn send_test(config: &Config, destination: &str, payload: Option<&Path>) -
     };
     let body = match payload {
         Some(path) => std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?,
-        None => SAMPLE_CALL.as_bytes().to_vec(),
+        None => crate::sample::CALL.as_bytes().to_vec(),
     };
     let call_id = format!("send-test-{}", uuid::Uuid::now_v7());
-    let context = call_context(&pipeline, &body, &call_id, "send-test")?;
+    let context = crate::sample::context_of(&pipeline, &body, &call_id, "send-test")?;
     let rendered = pipeline
         .render(context, &call_id, destination)
         .map_err(|e| anyhow::anyhow!(config.secrets.redact(&e.to_string())))?;
@@ -496,15 +465,4 @@ async fn send_test(config: &Config, destination: &str, payload: Option<&Path>) -
         anyhow::bail!("the test send to `{destination}` failed");
     }
     Ok(())
-}
-
-/// The context templates see for a payload, as if it had just arrived.
-fn call_context(pipeline: &Pipeline, body: &[u8], call_id: &str, source: &str) -> anyhow::Result<Value> {
-    let call = CallSummary::parse(body, pipeline.region)?;
-    let meta = CallMeta {
-        call_id,
-        source,
-        received_at_ms: crate::store::now_ms(),
-    };
-    Ok(pipeline.context(&call, &meta))
 }

@@ -17,6 +17,7 @@ pub mod pipeline;
 pub mod reload;
 pub mod render;
 pub mod routing;
+pub mod sample;
 pub mod server;
 pub mod store;
 pub mod when;

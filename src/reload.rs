@@ -35,6 +35,8 @@ pub struct Reloaded {
     pub dead_lettered: usize,
     /// Sections changed in the file that only a restart applies.
     pub restart_needed: Vec<&'static str>,
+    /// Templates that fail for the sample call on a field it lacks.
+    pub warnings: Vec<String>,
 }
 
 /// The sections a reload leaves as they were at start, each as text to
@@ -78,6 +80,7 @@ impl Reloader {
         let pipeline = Pipeline::build(&config).map_err(|e| e.to_string())?;
         crate::jobs::build(&config.settings, |name| pipeline.destinations.contains_key(name))
             .map_err(|e| config.error(e).to_string())?;
+        let warnings = crate::sample::check(&config, &pipeline).map_err(|e| config.error(e).to_string())?;
         let destinations: Vec<String> = pipeline.destinations.keys().cloned().collect();
         self.live.replace(Current::new(&config, pipeline));
         self.dispatcher.start().await;
@@ -99,6 +102,7 @@ impl Reloader {
             destinations,
             dead_lettered: dead.len(),
             restart_needed,
+            warnings,
         })
     }
 
@@ -115,6 +119,11 @@ impl Reloader {
     }
 
     pub fn log(&self, outcome: &Result<Reloaded, String>) {
+        if let Ok(done) = outcome {
+            for warning in &done.warnings {
+                tracing::warn!(file = %self.file.display(), "{warning}");
+            }
+        }
         match outcome {
             Ok(done) if !done.restart_needed.is_empty() => tracing::warn!(
                 destinations = done.destinations.len(),

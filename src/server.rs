@@ -34,6 +34,9 @@ impl Application {
         let pipeline = Pipeline::build(&config)?;
         let jobs = crate::jobs::build(&config.settings, |name| pipeline.destinations.contains_key(name))
             .map_err(|e| config.error(e))?;
+        for warning in crate::sample::check(&config, &pipeline).map_err(|e| config.error(e))? {
+            tracing::warn!(file = %config.file.display(), "{warning}");
+        }
         let settings = &config.settings;
         let store = Store::open(&settings.storage.url, &config.base_dir)
             .await

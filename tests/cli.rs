@@ -464,6 +464,34 @@ fn check_warns_about_a_template_that_fails_for_the_sample_call() {
 }
 
 #[test]
+fn check_refuses_a_template_that_fails_for_every_call() {
+    for (template, cause) in [
+        (r#"{"text": "{{nohelper callsummary}}"}"#, "Helper not found nohelper"),
+        (r#"{"text": "{{truncate callsummary}}"}"#, "truncate"),
+        (r#"{"text": {{caller_name}}}"#, "produced invalid JSON"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("t/slack")).unwrap();
+        std::fs::write(dir.path().join("t/slack/call.json.hbs"), template).unwrap();
+        let yaml = config_yaml("destinations:\n  slack: { type: slack, webhook_url: \"http://127.0.0.1:9/x\" }\nroutes:\n  - { name: a, to: [slack] }\n")
+            .replace(&repo_path("templates").display().to_string(), "t");
+        let file = dir.path().join("cb.yaml");
+        std::fs::write(&file, yaml).unwrap();
+        let output = callbridge(&["--config", file.to_str().unwrap(), "check"], &[]);
+        assert_eq!(output.status.code(), Some(1), "{template}: {}", stderr(&output));
+        let error = stderr(&output);
+        assert!(
+            error.starts_with(&format!(
+                "error: {}: destinations.slack: fails for the sample call, which has every field, so for every call: template slack/call.json.hbs",
+                file.display()
+            )),
+            "{error}"
+        );
+        assert!(error.contains(cause), "{template}: {error}");
+    }
+}
+
+#[test]
 fn smtp_settings_errors_name_the_key_and_the_choices() {
     let dir = tempfile::tempdir().unwrap();
     let email = "destinations:\n  mail: { type: email, smtp: relay, from: a@b.test, to: [c@d.test], text: email/call.txt.hbs }\nroutes:\n  - { name: a, to: [mail] }\n";

@@ -109,6 +109,23 @@ async fn a_bad_config_is_refused_with_the_reason_and_the_old_one_keeps_running()
     let id = app.accept("01-docs-example.json").await;
     app.wait_for_state(&id, "slack", "delivered").await;
 
+    // A template no call can get through (an unknown helper) is refused too.
+    let broken = app.dir.path().join("broken.json.hbs");
+    std::fs::write(&broken, r#"{"text": "{{nohelper callsummary}}"}"#).unwrap();
+    std::fs::write(
+        &file,
+        good.replace("/hook\" }", &format!("/hook\", template: \"{}\" }}", broken.display())),
+    )
+    .unwrap();
+    let (status, answer) = reload(&app).await;
+    let error = answer["error"].as_str().unwrap();
+    assert_eq!(status, 422, "{answer}");
+    assert!(
+        error.contains("destinations.slack: fails for the sample call, which has every field, so for every call")
+            && error.contains("Helper not found nohelper"),
+        "{error}"
+    );
+
     // A change only a restart applies is taken, and said to wait.
     std::fs::write(&file, good.replace("max_body: 64KiB", "max_body: 32KiB")).unwrap();
     let (status, answer) = reload(&app).await;

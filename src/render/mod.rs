@@ -131,6 +131,10 @@ pub enum TemplateError {
 pub enum RenderError {
     #[error("template {name}: {error}")]
     Render { name: String, error: String },
+    /// Strict mode: the call has no such field (a field only some senders
+    /// send, or a misspelt one).
+    #[error("template {name}: {error}")]
+    MissingField { name: String, error: String },
     #[error("template {name} produced invalid JSON: {error}")]
     InvalidJson { name: String, error: String },
 }
@@ -197,9 +201,12 @@ impl Renderer {
     pub fn render(&self, id: &TemplateId, context: &Context) -> Result<String, RenderError> {
         let text = self.registries[&id.format]
             .render_with_context(&id.name, context)
-            .map_err(|e| RenderError::Render {
-                name: id.name.clone(),
-                error: e.to_string(),
+            .map_err(|e| {
+                let (name, error) = (id.name.clone(), e.to_string());
+                match e.reason() {
+                    handlebars::RenderErrorReason::MissingVariable(_) => RenderError::MissingField { name, error },
+                    _ => RenderError::Render { name, error },
+                }
             })?;
         if !id.format.is_json() {
             return Ok(text);
