@@ -123,8 +123,6 @@ enum RemindersAction {
     Cancel { id: i64 },
 }
 
-/// The call `send-test` sends when no payload is given.
-
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::load(&cli.config)?;
     match cli.command {
