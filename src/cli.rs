@@ -218,6 +218,18 @@ fn warn_about_sample_renders(config: &Config, pipeline: &Pipeline) -> anyhow::Re
     for warning in crate::sample::check(config, pipeline).map_err(|e| config.error(e))? {
         eprintln!("warning: {}: {warning}", config.file.display());
     }
+    // With several sources (clients), a digest for all of them is likely
+    // one client seeing another's callers.
+    if config.settings.sources.len() > 1 {
+        for (name, job) in &config.settings.jobs {
+            if matches!(&job.kind, crate::config::JobKind::Digest { sources, .. } if sources.is_empty()) {
+                eprintln!(
+                    "warning: {}: jobs.{name}: lists the call-backs of every source; set `sources` to keep them apart",
+                    config.file.display()
+                );
+            }
+        }
+    }
     Ok(())
 }
 

@@ -140,8 +140,13 @@ impl Router {
 }
 
 /// The path with its first missing part replaced by the key beside it
-/// that it is one or two edits away from, if there is one.
+/// that it is one or two edits away from, if there is one; or the same
+/// path under `callbridge` (`source` for `callbridge.source`).
 fn resembled(sample: &Value, path: &str) -> Option<String> {
+    let under_callbridge = format!("callbridge.{path}");
+    if lookup(sample, &under_callbridge).is_some() {
+        return Some(under_callbridge);
+    }
     let mut node = sample;
     let mut found = Vec::new();
     for part in path.split('.') {
@@ -350,9 +355,11 @@ mod tests {
     fn a_matcher_on_a_near_miss_of_a_known_field_is_a_likely_typo() {
         let router = router(json!([
             {"name": "a", "match": {"call_back_neded": true, "agent.id": "x"}, "to": ["s"]},
-            {"name": "b", "match": {"callback.understod": false, "callsummary": {"exists": true}}, "to": ["s"]}
+            {"name": "b", "match": {"callback.understod": false, "callsummary": {"exists": true}}, "to": ["s"]},
+            {"name": "c", "match": {"source": "acme"}, "to": ["s"]}
         ]));
-        let sample = json!({"call_back_needed": true, "callsummary": "hi", "callback": {"understood": true}});
+        let sample = json!({"call_back_needed": true, "callsummary": "hi", "callback": {"understood": true},
+            "callbridge": {"source": "check"}});
         assert_eq!(
             router.likely_typos(&sample),
             [
@@ -363,6 +370,10 @@ mod tests {
                 LikelyTypo {
                     key: "routes[1].match.callback.understod".into(),
                     meant: "callback.understood".into()
+                },
+                LikelyTypo {
+                    key: "routes[2].match.source".into(),
+                    meant: "callbridge.source".into()
                 },
             ]
         );

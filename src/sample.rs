@@ -35,7 +35,7 @@ pub fn check(config: &Config, pipeline: &Pipeline) -> Result<Vec<String>, Config
         .jobs
         .values()
         .filter_map(|job| match &job.kind {
-            JobKind::Digest { to } => Some(to),
+            JobKind::Digest { to, .. } => Some(to),
             _ => None,
         })
         .flatten()

@@ -101,6 +101,44 @@ fn check_refuses_a_digest_job_that_sends_to_a_call_template() {
 }
 
 #[test]
+fn check_warns_of_a_digest_for_every_client_and_refuses_an_unknown_source() {
+    let digest = |sources: &str| {
+        let (dir, file) = config_file(&format!(
+            "destinations: {{ team: {{ type: slack, webhook_url: \"https://hooks.slack.com/services/T/B/x\", template: slack/digest.json.hbs }} }}\n\
+             routes: [ {{ name: all, to: [team] }} ]\n\
+             jobs: {{ morning: {{ type: digest, schedule: \"30 8 * * *\", to: [team]{sources} }} }}\n"
+        ));
+        let two_clients = std::fs::read_to_string(&file).unwrap().replace(
+            "sources: { vm: { token: check-token-0123 } }",
+            "sources: { vm: { token: check-token-0123 }, dental: { token: dental-token-0123 } }",
+        );
+        std::fs::write(&file, two_clients).unwrap();
+        let output = callbridge(&["--config", file.to_str().unwrap(), "check"], &[]);
+        (dir, file, output)
+    };
+    let (_dir, file, output) = digest("");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(
+        stderr(&output),
+        format!(
+            "warning: {}: jobs.morning: lists the call-backs of every source; set `sources` to keep them apart\n",
+            file.display()
+        )
+    );
+    let (_dir, _, output) = digest(", sources: [dental]");
+    assert_eq!((output.status.code(), stderr(&output)), (Some(0), String::new()));
+    let (_dir, file, output) = digest(", sources: [dentl]");
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stderr(&output),
+        format!(
+            "error: {}: jobs.morning.sources: `dentl` is not a source\n",
+            file.display()
+        )
+    );
+}
+
+#[test]
 fn check_warns_of_a_route_matching_a_misspelt_field() {
     let (_dir, file) = config_file(
         "destinations: { team: { type: slack, webhook_url: \"https://hooks.slack.com/services/T/B/x\" } }\n\

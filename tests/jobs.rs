@@ -201,3 +201,64 @@ jobs:
     );
     assert_telegram_contract(&telegram, -100777);
 }
+
+#[tokio::test]
+async fn a_digest_for_some_sources_lists_only_their_callers() {
+    let sink = sink_with("/digest", "/reminders").await;
+    let yaml = config_yaml(&format!(
+        r#"
+destinations:
+  slack-reminder: {{ type: slack, webhook_url: "{uri}/reminders", template: slack/reminder.json.hbs }}
+  callback: {{ type: reminder, notify: [slack-reminder], grace: 1d }}
+  dental-digest: {{ type: slack, webhook_url: "{uri}/digest", template: slack/digest.json.hbs }}
+routes:
+  - name: all
+    to: [callback]
+jobs:
+  digest:
+    type: digest
+    schedule: "* * * * * *"
+    sources: [dental]
+    to: [dental-digest]
+"#,
+        uri = sink.uri()
+    ))
+    .replace(
+        "sources:\n  voicemate:",
+        "sources:\n  dental:\n    token: dental-token-0123456789\n  voicemate:",
+    );
+    let app = TestApp::spawn(&yaml).await;
+    let called_at = jiff::Timestamp::now().as_second() - 3600;
+    let call = |key: &str, number: &str| {
+        json!({"sort_key": key, "caller_name": key, "caller_phone_number": number,
+            "call_back_needed": true, "callback_time": "in 1 minute", "calltimestamp": called_at})
+        .to_string()
+    };
+    assert_eq!(app.post_json(call("other-client", "0611110001")).await.0, 202);
+    let dental = app
+        .client
+        .post(format!("{}/hooks/dental", app.address))
+        .bearer_auth("dental-token-0123456789")
+        .body(call("dental-patient", "0622220002"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(dental.status().as_u16(), 202);
+
+    // The first digest that lists the dental patient lists no one else.
+    let digest = poll(Duration::from_secs(20), || async {
+        let requests = sink.received_requests().await.unwrap_or_default();
+        requests
+            .iter()
+            .filter(|r| r.url.path() == "/digest")
+            .map(|r| serde_json::from_slice::<serde_json::Value>(&r.body).unwrap())
+            .find(|body| body.to_string().contains("+31622220002"))
+    })
+    .await
+    .expect("a digest lists the dental patient");
+    assert!(
+        digest["text"].as_str().unwrap().ends_with(": 0 due today, 1 overdue"),
+        "{digest}"
+    );
+    assert!(!digest.to_string().contains("+31611110001"), "{digest}");
+}

@@ -393,7 +393,7 @@ routes:
             (job.schedule.as_str(), job.timezone.as_deref()),
             ("0 8 * * *", Some("UTC"))
         );
-        assert!(matches!(&job.kind, JobKind::Digest { to } if to == &["slack"]));
+        assert!(matches!(&job.kind, JobKind::Digest { to, .. } if to == &["slack"]));
     }
 
     #[test]

@@ -59,8 +59,9 @@ pub enum JobKind {
     /// work for them is still pending.
     Purge { older_than: Duration },
     /// Sends the call-backs due today and those overdue to each `to`
-    /// destination, rendered with that destination's template.
-    Digest { to: Vec<String> },
+    /// destination, rendered with that destination's template; only those
+    /// of calls from `sources` when it names any.
+    Digest { to: Vec<String>, sources: Vec<String> },
 }
 
 /// A job as written: one variant per type, each with every key it takes,
@@ -81,6 +82,8 @@ enum JobFields {
         #[serde(default)]
         timezone: Option<String>,
         to: Vec<String>,
+        #[serde(default)]
+        sources: Vec<String>,
     },
 }
 
@@ -98,7 +101,12 @@ impl TryFrom<JobFields> for JobSettings {
                     .map_err(|e| format!("older_than: `{older_than}` is not a duration such as 90d or 12h ({e})"))?;
                 (schedule, timezone, JobKind::Purge { older_than })
             }
-            JobFields::Digest { schedule, timezone, to } => (schedule, timezone, JobKind::Digest { to }),
+            JobFields::Digest {
+                schedule,
+                timezone,
+                to,
+                sources,
+            } => (schedule, timezone, JobKind::Digest { to, sources }),
         };
         Ok(Self {
             schedule,

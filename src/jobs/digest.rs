@@ -19,7 +19,7 @@ const LISTED: usize = 25;
 
 /// `{digest: {job, today, due_today: [..], overdue: [..], due_today_more,
 /// overdue_more}}`: pending reminders, each `{id, due, caller, number,
-/// destination}`, at most 25 a list, with the count of those left out.
+/// destination, source}`, at most 25 a list, with the count of those left out.
 pub fn context(job: &str, pending: &[ReminderRow], zone: &TimeZone, now: Timestamp) -> Value {
     let today = now.to_zoned_datetime(zone.clone()).date();
     let local = |ms: i64| {
@@ -34,6 +34,7 @@ pub fn context(job: &str, pending: &[ReminderRow], zone: &TimeZone, now: Timesta
             "caller": row.caller_name,
             "number": row.caller_phone_e164,
             "destination": row.destination,
+            "source": row.source,
         })
     };
     let overdue: Vec<Value> = pending
@@ -99,6 +100,7 @@ mod tests {
         ReminderRow {
             id,
             call_id: format!("c{id}"),
+            source: "voicemate".into(),
             reminder: "callback".into(),
             destination: "slack".into(),
             state: "pending".into(),
@@ -124,7 +126,7 @@ mod tests {
         assert_eq!(digest["overdue_more"], 5);
         assert_eq!(
             digest["due_today"],
-            json!([{"id": 100, "due": "Wed 4 Dec 11:00", "caller": "Caller 100", "number": null, "destination": "slack"}])
+            json!([{"id": 100, "due": "Wed 4 Dec 11:00", "caller": "Caller 100", "number": null, "destination": "slack", "source": "voicemate"}])
         );
         assert_eq!(digest["due_today_more"], 0);
     }

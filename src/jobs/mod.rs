@@ -37,7 +37,13 @@ pub fn build(
         .jobs
         .iter()
         .map(|(name, job)| {
-            if let JobKind::Digest { to } = &job.kind {
+            if let JobKind::Digest { to, sources } = &job.kind {
+                if let Some(unknown) = sources.iter().find(|s| !settings.sources.contains_key(*s)) {
+                    return Err(ConfigError::key(
+                        format!("jobs.{name}.sources"),
+                        format!("`{unknown}` is not a source"),
+                    ));
+                }
                 if to.is_empty() {
                     return Err(ConfigError::key(format!("jobs.{name}.to"), "names no destination"));
                 }
@@ -109,8 +115,9 @@ async fn tick(jobs: &Mutex<Vec<Job>>, store: &Store, pipeline: &Pipeline) {
 
 async fn run(name: &str, kind: &JobKind, due: Timestamp, store: &Store, pipeline: &Pipeline) {
     match kind {
-        JobKind::Digest { to } => match store.reminders(false).await {
-            Ok(pending) => {
+        JobKind::Digest { to, sources } => match store.reminders(false).await {
+            Ok(mut pending) => {
+                pending.retain(|r| sources.is_empty() || sources.contains(&r.source));
                 let context = digest::context(name, &pending, &pipeline.zone, Timestamp::now());
                 let run_id = format!("digest-{name}-{}", due.as_millisecond());
                 for destination in to {

@@ -9,6 +9,8 @@ use super::{Store, StoreError, now_ms};
 pub struct ReminderRow {
     pub id: i64,
     pub call_id: String,
+    /// The source the call came from.
+    pub source: String,
     pub reminder: String,
     pub destination: String,
     pub state: String,
@@ -37,7 +39,7 @@ impl Store {
         self.read(move |db| {
             db.prepare_cached(
                 "SELECT d.id, d.call_id, d.reminder, d.destination, d.state, d.due_at,
-                        c.caller_name, c.caller_phone_e164, d.last_error
+                        c.caller_name, c.caller_phone_e164, d.last_error, c.source
                  FROM deliveries d JOIN calls c ON c.id = d.call_id
                  WHERE d.kind = 'reminder' AND (?1 OR d.state = 'pending')
                  ORDER BY d.due_at, d.id",
@@ -53,6 +55,7 @@ impl Store {
                     caller_name: row.get(6)?,
                     caller_phone_e164: row.get(7)?,
                     reason: row.get(8)?,
+                    source: row.get(9)?,
                 })
             })?
             .collect()
