@@ -86,6 +86,18 @@ async fn a_name_cut_mid_emoji_is_accepted_and_sent_with_a_replacement_character(
 }
 
 #[tokio::test]
+async fn a_call_time_no_timestamp_can_hold_is_read_as_absent_and_the_call_still_sent() {
+    let (app, sink) = app_with_sink().await;
+    let mut call: serde_json::Value = serde_json::from_slice(&payload("01-docs-example.json")).unwrap();
+    call["calltimestamp"] = json!(1725879525000000000u64); // nanoseconds
+    let (status, answer) = app.post_json(call.to_string()).await;
+    assert_eq!(status, 202, "{answer}");
+    let id = answer["id"].as_str().unwrap();
+    app.wait_for_state(id, "slack", "delivered").await;
+    assert_eq!(received(&sink, 1).await.len(), 1);
+}
+
+#[tokio::test]
 async fn a_body_without_sort_key_is_deduplicated_by_its_hash() {
     let (app, _sink) = app_with_sink().await;
     let body = br#"{"caller_name": "No Key", "callsummary": "hi"}"#.to_vec();

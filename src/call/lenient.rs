@@ -56,13 +56,28 @@ pub fn instant_ms(value: Option<&Value>) -> Option<i64> {
     } else {
         raw.checked_mul(1000)?
     };
-    i64::try_from(ms).ok()
+    // Only instants a timestamp can hold (up to the year 9999): a larger
+    // one (nanoseconds, say) is as unusable as junk.
+    i64::try_from(ms)
+        .ok()
+        .filter(|ms| jiff::Timestamp::from_millisecond(*ms).is_ok())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn instants_in_seconds_or_milliseconds_within_what_a_timestamp_holds() {
+        let read = |v: Value| instant_ms(Some(&v));
+        assert_eq!(read(json!(1725879525)), Some(1_725_879_525_000));
+        assert_eq!(read(json!("1725879525123")), Some(1_725_879_525_123));
+        // Nanoseconds, and the first second after 9999-12-31.
+        assert_eq!(read(json!(1725879525000000000u64)), None);
+        assert_eq!(read(json!(253402300800u64)), None);
+        assert_eq!(read(json!(u64::MAX)), None);
+    }
 
     #[test]
     fn booleans_in_every_spelling() {
