@@ -188,6 +188,25 @@ async fn the_http_destination_sends_the_templated_request_with_an_idempotency_ke
 }
 
 #[tokio::test]
+async fn a_request_that_cannot_be_made_is_dead_at_once_with_the_reason() {
+    let (slack, crm) = (sink_answering(&[]).await, sink_answering(&[]).await);
+    let app = TestApp::spawn(&crm_and_slack_config(&slack.uri(), &crm.uri())).await;
+    // A sort_key that makes the URL longer than any URL can be.
+    let mut call: serde_json::Value = serde_json::from_slice(&payload("01-docs-example.json")).unwrap();
+    call["sort_key"] = json!("é".repeat(30_000));
+    let (status, answer) = app.post_json(call.to_string()).await;
+    assert_eq!(status, 202, "{answer}");
+    let dead = app.wait_for_state(answer["id"].as_str().unwrap(), "crm", "dead").await;
+    assert_eq!(dead.attempts, 1);
+    let reason = dead.last_error.unwrap();
+    assert!(
+        reason.starts_with("the request cannot be made (is the rendered URL or a header value valid?)"),
+        "{reason}"
+    );
+    assert!(crm.received_requests().await.unwrap().is_empty());
+}
+
+#[tokio::test]
 async fn caller_text_cannot_add_a_header() {
     let slack = sink_answering(&[]).await;
     let crm = MockServer::start().await;

@@ -92,7 +92,13 @@ impl HttpSender {
             .send()
             .await
             .map_err(|error| SendReport {
-                outcome: Outcome::Retry { after: None },
+                // A request that cannot be built (a rendered URL that is
+                // not one) never will be: no use trying again.
+                outcome: if error.is_builder() {
+                    Outcome::Permanent
+                } else {
+                    Outcome::Retry { after: None }
+                },
                 status: None,
                 error: Some(describe_error(error)),
                 response: None,
@@ -189,6 +195,8 @@ fn describe_error(error: reqwest::Error) -> String {
         "timed out"
     } else if error.is_connect() {
         "connection failed"
+    } else if error.is_builder() {
+        "the request cannot be made (is the rendered URL or a header value valid?)"
     } else {
         "request failed"
     };
