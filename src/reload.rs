@@ -76,11 +76,18 @@ impl Reloader {
     pub async fn reload(&self) -> Result<Reloaded, String> {
         let _one = self.running.lock().await;
         let config = Config::load(&self.file).map_err(|e| e.to_string())?;
-        config.require_source_tokens().map_err(|e| e.to_string())?;
-        let pipeline = Pipeline::build(&config).map_err(|e| e.to_string())?;
+        // An empty `${VAR}` is often one set after the daemon started.
+        let refused = |error: String| match config.unset_vars.is_empty() {
+            true => error,
+            false => format!(
+                "{error}; a reload sees the environment the daemon started with: give such a secret as `<key>_file`, or restart"
+            ),
+        };
+        config.require_source_tokens().map_err(|e| refused(e.to_string()))?;
+        let pipeline = Pipeline::build(&config).map_err(|e| refused(e.to_string()))?;
         crate::jobs::build(&config.settings, |name| pipeline.destinations.contains_key(name))
-            .map_err(|e| config.error(e).to_string())?;
-        let warnings = crate::sample::check(&config, &pipeline).map_err(|e| config.error(e).to_string())?;
+            .map_err(|e| refused(config.error(e).to_string()))?;
+        let warnings = crate::sample::check(&config, &pipeline).map_err(|e| refused(config.error(e).to_string()))?;
         let destinations: Vec<String> = pipeline.destinations.keys().cloned().collect();
         self.live.replace(Current::new(&config, pipeline));
         self.dispatcher.start().await;

@@ -126,6 +126,27 @@ async fn a_bad_config_is_refused_with_the_reason_and_the_old_one_keeps_running()
         "{error}"
     );
 
+    // A secret from a variable the daemon's environment lacks says how to
+    // give it without a restart.
+    std::fs::write(
+        &file,
+        good.replace(
+            &format!("token: \"{TOKEN}\""),
+            "token: \"${CALLBRIDGE_TEST_NEVER_SET}\"",
+        ),
+    )
+    .unwrap();
+    let (status, answer) = reload(&app).await;
+    let error = answer["error"].as_str().unwrap();
+    assert_eq!(status, 422, "{answer}");
+    assert!(
+        error.ends_with(
+            "(unset or empty environment variables: CALLBRIDGE_TEST_NEVER_SET); a reload sees the environment \
+             the daemon started with: give such a secret as `<key>_file`, or restart"
+        ),
+        "{error}"
+    );
+
     // A change only a restart applies is taken, and said to wait.
     std::fs::write(&file, good.replace("max_body: 64KiB", "max_body: 32KiB")).unwrap();
     let (status, answer) = reload(&app).await;
