@@ -218,6 +218,7 @@ fn warn_about_sample_renders(config: &Config, pipeline: &Pipeline) -> anyhow::Re
     for warning in crate::sample::check(config, pipeline).map_err(|e| config.error(e))? {
         eprintln!("warning: {}: {warning}", config.file.display());
     }
+    warn_about_shared_credentials(config);
     // With several sources (clients), a digest for all of them is likely
     // one client seeing another's callers.
     if config.settings.sources.len() > 1 {
@@ -231,6 +232,40 @@ fn warn_about_sample_renders(config: &Config, pipeline: &Pipeline) -> anyhow::Re
         }
     }
     Ok(())
+}
+
+/// Two sources with one token can post to each other's hooks; two
+/// destinations with one webhook post to one channel. Either is usually a
+/// copy-paste slip between clients.
+fn warn_about_shared_credentials(config: &Config) {
+    use crate::config::DestinationKind;
+    let sources = config.settings.sources.iter().map(|(name, s)| (name, s.token.trim()));
+    let webhooks = config
+        .settings
+        .destinations
+        .iter()
+        .filter_map(|(name, d)| match &d.kind {
+            DestinationKind::Slack { webhook_url, .. }
+            | DestinationKind::Teams { webhook_url, .. }
+            | DestinationKind::Discord { webhook_url, .. } => Some((name, webhook_url.trim())),
+            _ => None,
+        });
+    for (what, shared, named) in [
+        ("sources", "token", sources.collect::<Vec<_>>()),
+        ("destinations", "webhook URL", webhooks.collect()),
+    ] {
+        for (i, (first, value)) in named.iter().enumerate() {
+            if let Some((second, _)) = named[i + 1..]
+                .iter()
+                .find(|(_, other)| !value.is_empty() && other == value)
+            {
+                eprintln!(
+                    "warning: {}: {what}.{second}: has the same {shared} as {what}.{first}",
+                    config.file.display()
+                );
+            }
+        }
+    }
 }
 
 fn render(config: &Config, payload: &Path, source: &str) -> anyhow::Result<Value> {

@@ -139,6 +139,30 @@ fn check_warns_of_a_digest_for_every_client_and_refuses_an_unknown_source() {
 }
 
 #[test]
+fn check_warns_of_two_clients_sharing_a_token_or_a_webhook() {
+    let (_dir, file) = config_file(
+        "destinations:\n  a-slack: { type: slack, webhook_url: \"https://hooks.slack.com/services/T/B/same\" }\n  \
+         b-slack: { type: slack, webhook_url: \"https://hooks.slack.com/services/T/B/same\" }\n\
+         routes: [ { name: all, to: [a-slack] } ]\n",
+    );
+    let two_clients = std::fs::read_to_string(&file).unwrap().replace(
+        "sources: { vm: { token: check-token-0123 } }",
+        "sources: { vm: { token: check-token-0123 }, other: { token: check-token-0123 } }",
+    );
+    std::fs::write(&file, two_clients).unwrap();
+    let output = callbridge(&["--config", file.to_str().unwrap(), "check"], &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let shown = file.display();
+    assert_eq!(
+        stderr(&output),
+        format!(
+            "warning: {shown}: sources.vm: has the same token as sources.other\n\
+             warning: {shown}: destinations.b-slack: has the same webhook URL as destinations.a-slack\n"
+        )
+    );
+}
+
+#[test]
 fn check_warns_of_a_route_matching_a_misspelt_field() {
     let (_dir, file) = config_file(
         "destinations: { team: { type: slack, webhook_url: \"https://hooks.slack.com/services/T/B/x\" } }\n\
