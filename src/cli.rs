@@ -161,12 +161,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 DeliveriesAction::List {
                     state,
                     destination,
+                    source,
                     limit,
                 },
         } => {
             warn_if_not_configured(&config, destination.as_deref());
             let store = open_store(&config).await?;
-            print_json(&store.list_deliveries(state, destination, limit).await?)?;
+            let filter = crate::store::DeliveryFilter {
+                state,
+                destination,
+                source,
+            };
+            print_json(&store.list_deliveries(filter, limit).await?)?;
         }
         Command::Replay { id, dead, destination } => replay(&config, id, dead, destination).await?,
         Command::SendTest { destination, payload } => send_test(&config, &destination, payload.as_deref()).await?,
@@ -294,6 +300,9 @@ fn render(config: &Config, payload: &Path, source: &str) -> anyhow::Result<Value
 pub enum CallsAction {
     /// The latest calls, newest first.
     List {
+        /// Only calls posted to this source.
+        #[arg(long)]
+        source: Option<String>,
         #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(i64).range(1..=1000))]
         limit: i64,
     },
@@ -308,6 +317,9 @@ pub enum DeliveriesAction {
         state: Option<String>,
         #[arg(long)]
         destination: Option<String>,
+        /// Only deliveries of calls posted to this source.
+        #[arg(long)]
+        source: Option<String>,
         #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(i64).range(1..=1000))]
         limit: i64,
     },
@@ -336,7 +348,7 @@ fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
 async fn calls(config: &Config, action: CallsAction) -> anyhow::Result<()> {
     let store = open_store(config).await?;
     match action {
-        CallsAction::List { limit } => print_json(&store.list_calls(limit).await?),
+        CallsAction::List { source, limit } => print_json(&store.list_calls(source, limit).await?),
         CallsAction::Show { id } => match store.call_detail(&id).await? {
             Some(detail) => print_json(&detail),
             None => anyhow::bail!("call {id} not found"),

@@ -87,6 +87,14 @@ async fn a_dead_delivery_is_replayed_after_the_sink_recovers_and_a_delivered_one
     assert_eq!(listed.as_array().unwrap().len(), 1);
     assert_eq!(listed[0]["id"], dead.id);
     assert_eq!(listed[0]["last_error"], "HTTP 400: invalid_blocks");
+    for (query, count) in [
+        ("/deliveries?source=voicemate", 1),
+        ("/deliveries?source=other", 0),
+        ("/calls?source=other", 0),
+    ] {
+        let (status, listed) = admin(&app, reqwest::Method::GET, query, Some(ADMIN_TOKEN), None).await;
+        assert_eq!((status, listed.as_array().unwrap().len()), (200, count), "{query}");
+    }
 
     let (status, answer) = admin(
         &app,
@@ -298,6 +306,21 @@ async fn the_cli_lists_dead_deliveries_and_replays_them() {
     let (code, _, err) = cli(&app, &["calls", "show", "no-such-call"]);
     assert_eq!(code, 1);
     assert!(err.contains("call no-such-call not found"), "{err}");
+
+    // Filtered by source: the call and its delivery, or nothing.
+    let listed = |args: &[&str]| -> Value { serde_json::from_str(&cli(&app, args).1).unwrap() };
+    let calls = listed(&["calls", "list", "--source", "voicemate"]);
+    assert_eq!(
+        (calls[0]["id"].as_str(), calls[0]["source"].as_str()),
+        (Some(id.as_str()), Some("voicemate"))
+    );
+    assert_eq!(listed(&["calls", "list", "--source", "other-client"]), json!([]));
+    let deliveries = listed(&["deliveries", "list", "--source", "voicemate"]);
+    assert_eq!(
+        (deliveries[0]["id"].as_i64(), deliveries[0]["source"].as_str()),
+        (Some(dead.id), Some("voicemate"))
+    );
+    assert_eq!(listed(&["deliveries", "list", "--source", "other-client"]), json!([]));
 
     // A filter naming no destination answers `[]`, and says why on stderr.
     let config = app.dir.path().join("callbridge.yaml");

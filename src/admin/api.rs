@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::auth::{Token, bearer};
-use crate::store::{Replay, Store, now_ms};
+use crate::store::{DeliveryFilter, Replay, Store, now_ms};
 
 pub struct AdminState {
     /// None: the admin API is off.
@@ -125,13 +125,13 @@ struct ListQuery {
     limit: Option<String>,
     state: Option<String>,
     destination: Option<String>,
+    source: Option<String>,
 }
 
 /// A list query, checked.
 struct Listing {
     limit: i64,
-    state: Option<String>,
-    destination: Option<String>,
+    filter: DeliveryFilter,
 }
 
 const DEFAULT_LIMIT: i64 = 50;
@@ -156,16 +156,19 @@ impl ListQuery {
         }
         Ok(Listing {
             limit,
-            state: self.state,
-            destination: self.destination,
+            filter: DeliveryFilter {
+                state: self.state,
+                destination: self.destination,
+                source: self.source,
+            },
         })
     }
 }
 
 async fn calls(request: HttpRequest, state: web::Data<AdminState>) -> Result<HttpResponse, AdminError> {
     authorise(&request, &state)?;
-    let Listing { limit, .. } = query::<ListQuery>(&request)?.checked()?;
-    Ok(HttpResponse::Ok().json(state.store.list_calls(limit).await?))
+    let Listing { limit, filter } = query::<ListQuery>(&request)?.checked()?;
+    Ok(HttpResponse::Ok().json(state.store.list_calls(filter.source, limit).await?))
 }
 
 async fn call(
@@ -181,12 +184,8 @@ async fn call(
 
 async fn deliveries(request: HttpRequest, state: web::Data<AdminState>) -> Result<HttpResponse, AdminError> {
     authorise(&request, &state)?;
-    let Listing {
-        limit,
-        state: wanted,
-        destination,
-    } = query::<ListQuery>(&request)?.checked()?;
-    Ok(HttpResponse::Ok().json(state.store.list_deliveries(wanted, destination, limit).await?))
+    let Listing { limit, filter } = query::<ListQuery>(&request)?.checked()?;
+    Ok(HttpResponse::Ok().json(state.store.list_deliveries(filter, limit).await?))
 }
 
 /// `{"delivery": 12}`, `{"call": "…"}` or `{"dead": true, "destination": "slack"}`.

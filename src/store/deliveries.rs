@@ -68,6 +68,8 @@ pub struct DeliveryRow {
     pub attempts: i64,
     pub due_at: i64,
     pub last_error: Option<String>,
+    /// The source of its call.
+    pub source: String,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -181,7 +183,7 @@ impl Store {
 
     pub async fn delivery(&self, id: i64) -> Result<Option<DeliveryRow>, StoreError> {
         self.read(move |db| {
-            db.prepare_cached(select_deliveries!("WHERE id = ?"))?
+            db.prepare_cached(select_deliveries!("WHERE d.id = ?"))?
                 .query_row([id], delivery_row)
                 .optional()
         })
@@ -191,7 +193,7 @@ impl Store {
     pub async fn deliveries_of_call(&self, call_id: &str) -> Result<Vec<DeliveryRow>, StoreError> {
         let call_id = call_id.to_owned();
         self.read(move |db| {
-            db.prepare_cached(select_deliveries!("WHERE call_id = ? ORDER BY id"))?
+            db.prepare_cached(select_deliveries!("WHERE d.call_id = ? ORDER BY d.id"))?
                 .query_map([call_id], delivery_row)?
                 .collect()
         })
@@ -324,7 +326,8 @@ fn record(db: &Connection, delivery_id: i64, attempt: &AttemptRecord, next: &Nex
 macro_rules! select_deliveries {
     ($rest:literal) => {
         concat!(
-            "SELECT id, call_id, destination, state, attempts, due_at, last_error FROM deliveries ",
+            "SELECT d.id, d.call_id, d.destination, d.state, d.attempts, d.due_at, d.last_error, c.source
+             FROM deliveries d JOIN calls c ON c.id = d.call_id ",
             $rest
         )
     };
@@ -340,6 +343,7 @@ pub(super) fn delivery_row(row: &Row<'_>) -> rusqlite::Result<DeliveryRow> {
         attempts: row.get(4)?,
         due_at: row.get(5)?,
         last_error: row.get(6)?,
+        source: row.get(7)?,
     })
 }
 

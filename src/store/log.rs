@@ -8,6 +8,14 @@ use super::{Store, StoreError};
 use crate::store::deliveries::{delivery_row, select_deliveries};
 use crate::store::{AttemptRow, DeliveryRow};
 
+/// Which deliveries a list shows; each part that is set must match.
+#[derive(Debug, Clone, Default)]
+pub struct DeliveryFilter {
+    pub state: Option<String>,
+    pub destination: Option<String>,
+    pub source: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CallRow {
     pub id: String,
@@ -71,13 +79,14 @@ fn call_row(row: &Row<'_>) -> rusqlite::Result<CallRow> {
 const CALL_COLUMNS: &str = "id, source, received_at, caller_name, caller_phone_e164, unrouted";
 
 impl Store {
-    /// The latest calls, newest first.
-    pub async fn list_calls(&self, limit: i64) -> Result<Vec<CallRow>, StoreError> {
+    /// The latest calls, newest first; only one source's if given.
+    pub async fn list_calls(&self, source: Option<String>, limit: i64) -> Result<Vec<CallRow>, StoreError> {
         self.read(move |db| {
             db.prepare_cached(&format!(
-                "SELECT {CALL_COLUMNS} FROM calls ORDER BY received_at DESC, id DESC LIMIT ?"
+                "SELECT {CALL_COLUMNS} FROM calls WHERE (?1 IS NULL OR source = ?1)
+                 ORDER BY received_at DESC, id DESC LIMIT ?2"
             ))?
-            .query_map([limit], call_row)?
+            .query_map(params![source, limit], call_row)?
             .collect()
         })
         .await
@@ -112,19 +121,19 @@ impl Store {
         }))
     }
 
-    /// Deliveries, newest first, optionally in one state or to one destination.
-    pub async fn list_deliveries(
-        &self,
-        state: Option<String>,
-        destination: Option<String>,
-        limit: i64,
-    ) -> Result<Vec<DeliveryRow>, StoreError> {
+    /// Deliveries, newest first, optionally in one state, to one
+    /// destination or of calls from one source.
+    pub async fn list_deliveries(&self, filter: DeliveryFilter, limit: i64) -> Result<Vec<DeliveryRow>, StoreError> {
         self.read(move |db| {
             db.prepare_cached(select_deliveries!(
-                "WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR destination = ?2)
-                 ORDER BY id DESC LIMIT ?3"
+                "WHERE (?1 IS NULL OR d.state = ?1) AND (?2 IS NULL OR d.destination = ?2)
+                   AND (?3 IS NULL OR c.source = ?3)
+                 ORDER BY d.id DESC LIMIT ?4"
             ))?
-            .query_map(params![state, destination, limit], delivery_row)?
+            .query_map(
+                params![filter.state, filter.destination, filter.source, limit],
+                delivery_row,
+            )?
             .collect()
         })
         .await

@@ -19,7 +19,7 @@ use rusqlite::{Connection, OpenFlags};
 pub use calls::{IngestOutcome, NewCall, PlannedDelivery};
 pub use deliveries::{AttemptRecord, AttemptRow, Claimed, DeliveryRow, NextStep};
 pub use jobs::Purged;
-pub use log::{CallDetail, CallRow, DeliveryDetail, Replay};
+pub use log::{CallDetail, CallRow, DeliveryDetail, DeliveryFilter, Replay};
 pub use reminders::{CloseError, ReminderRow};
 pub use stats::QueueStats;
 
