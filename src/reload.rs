@@ -1,8 +1,9 @@
 //! Config reload (SIGHUP, `POST /admin/reload`): the file is loaded and
 //! checked like at start; only a good config replaces the one in force.
 //! Deliveries already planned keep their destination if it still exists,
-//! else they are dead-lettered with the reason. Listening address, store,
-//! HTTP workers and cron jobs keep their start-up settings until a restart.
+//! else they are dead-lettered with the reason; cron jobs are replaced.
+//! Listening address, store, delivery settings and the admin token keep
+//! their start-up values until a restart.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -11,6 +12,7 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::dispatch::Dispatcher;
+use crate::jobs::Jobs;
 use crate::live::{Current, Live};
 use crate::metrics::Metrics;
 use crate::pipeline::Pipeline;
@@ -20,6 +22,7 @@ pub struct Reloader {
     file: PathBuf,
     live: Arc<Live>,
     dispatcher: Arc<Dispatcher>,
+    jobs: Arc<Jobs>,
     store: Store,
     metrics: Arc<Metrics>,
     /// The settings a reload cannot change, as they were at start.
@@ -48,7 +51,6 @@ fn fixed_settings(config: &Config) -> Vec<(&'static str, String)> {
         ("storage", format!("{:?}", s.storage)),
         ("delivery", format!("{:?}", s.delivery)),
         ("admin", format!("{:?}", s.admin)),
-        ("jobs", format!("{:?}", s.jobs)),
     ]
 }
 
@@ -57,6 +59,7 @@ impl Reloader {
         config: &Config,
         live: Arc<Live>,
         dispatcher: Arc<Dispatcher>,
+        jobs: Arc<Jobs>,
         store: Store,
         metrics: Arc<Metrics>,
     ) -> Self {
@@ -65,6 +68,7 @@ impl Reloader {
             fixed: fixed_settings(config),
             live,
             dispatcher,
+            jobs,
             store,
             metrics,
             running: tokio::sync::Mutex::new(()),
@@ -85,12 +89,13 @@ impl Reloader {
         };
         config.require_source_tokens().map_err(|e| refused(e.to_string()))?;
         let pipeline = Pipeline::build(&config).map_err(|e| refused(e.to_string()))?;
-        crate::jobs::build(&config.settings, |name| pipeline.destinations.contains_key(name))
+        let jobs = crate::jobs::build(&config.settings, |name| pipeline.destinations.contains_key(name))
             .map_err(|e| refused(config.error(e).to_string()))?;
         let warnings = crate::sample::check(&config, &pipeline).map_err(|e| refused(config.error(e).to_string()))?;
         let destinations: Vec<String> = pipeline.destinations.keys().cloned().collect();
         self.live.replace(Current::new(&config, pipeline));
         self.dispatcher.start().await;
+        self.jobs.replace(jobs).await;
         let dead = self
             .store
             .dead_letter_unconfigured(destinations.clone(), now_ms())

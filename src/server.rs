@@ -24,8 +24,8 @@ pub struct Application {
     store: Store,
     shutdown_timeout: std::time::Duration,
     _lock: ServeLock,
-    /// Cron jobs, when any are configured; dropped with the application.
-    _jobs: Option<tokio_cron_scheduler::JobScheduler>,
+    /// Cron jobs; they stop when the application is dropped.
+    _jobs: Arc<crate::jobs::Jobs>,
 }
 
 impl Application {
@@ -72,11 +72,12 @@ impl Application {
             Arc::clone(&metrics),
         );
         dispatcher.start().await;
-        let jobs = crate::jobs::start(jobs, store.clone(), Arc::clone(&live.current().pipeline)).await?;
+        let jobs = Arc::new(crate::jobs::Jobs::start(jobs, store.clone(), Arc::clone(&live)).await?);
         let reloader = Arc::new(Reloader::new(
             &config,
             Arc::clone(&live),
             Arc::clone(&dispatcher),
+            Arc::clone(&jobs),
             store.clone(),
             Arc::clone(&metrics),
         ));

@@ -239,3 +239,36 @@ async fn a_reminder_dead_lettered_by_a_reload_is_replayed_at_its_own_time() {
         "not sent before its time"
     );
 }
+
+#[tokio::test]
+async fn a_reload_starts_a_new_digest_job_sending_to_a_new_destination() {
+    let sink = sink_answering(&[]).await;
+    let app = TestApp::spawn(&config_to("slack", &sink.uri())).await;
+    let file = app.dir.path().join("callbridge.yaml");
+    let with_digest = std::fs::read_to_string(&file).unwrap().replace(
+        "routes:",
+        "jobs:\n  digest: { type: digest, schedule: \"* * * * * *\", to: [digest] }\nroutes:",
+    )
+    .replace(
+        "destinations:\n",
+        &format!(
+            "destinations:\n  digest: {{ type: slack, webhook_url: \"{}/digest\", template: slack/digest.json.hbs }}\n",
+            sink.uri()
+        ),
+    );
+    std::fs::write(&file, with_digest).unwrap();
+    let (status, answer) = reload(&app).await;
+    assert_eq!((status, &answer["restart_needed"]), (200, &json!([])), "{answer}");
+
+    let digest = poll(Duration::from_secs(20), || async {
+        let requests = sink.received_requests().await.unwrap_or_default();
+        let sent = requests.iter().find(|r| r.url.path() == "/digest")?;
+        Some(serde_json::from_slice::<Value>(&sent.body).unwrap())
+    })
+    .await
+    .expect("the new job sent a digest");
+    assert!(
+        digest["text"].as_str().unwrap().ends_with(": 0 due today, 0 overdue"),
+        "{digest}"
+    );
+}

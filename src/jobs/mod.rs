@@ -17,6 +17,7 @@ pub use digest::context as digest_context;
 pub use schedule::Schedule;
 
 use crate::config::{ConfigError, JobKind, Settings};
+use crate::live::Live;
 use crate::pipeline::Pipeline;
 use crate::store::{Store, now_ms};
 
@@ -64,39 +65,53 @@ pub fn build(
         .collect()
 }
 
-/// Starts the ticking; the jobs run until the returned scheduler is shut down or dropped.
-pub async fn start(
-    jobs: Vec<(String, Schedule, JobKind)>,
-    store: Store,
-    pipeline: Arc<Pipeline>,
-) -> anyhow::Result<Option<JobScheduler>> {
-    if jobs.is_empty() {
-        return Ok(None);
+/// The jobs in force, ticking until dropped; a reload replaces them.
+pub struct Jobs {
+    jobs: Arc<Mutex<Vec<Job>>>,
+    _scheduler: JobScheduler,
+}
+
+impl Jobs {
+    /// Starts the ticking. Each run uses the config in force when it runs,
+    /// so a reload's destinations and templates apply to jobs too.
+    pub async fn start(jobs: Vec<(String, Schedule, JobKind)>, store: Store, live: Arc<Live>) -> anyhow::Result<Self> {
+        let jobs = Arc::new(Mutex::new(scheduled(jobs)));
+        let scheduler = JobScheduler::new().await?;
+        let ticking = Arc::clone(&jobs);
+        scheduler
+            .add(TickJob::new_repeated_async(Duration::from_secs(1), move |_, _| {
+                let (jobs, store, live) = (Arc::clone(&ticking), store.clone(), Arc::clone(&live));
+                Box::pin(async move { tick(&jobs, &store, &live).await })
+            })?)
+            .await?;
+        scheduler.start().await?;
+        Ok(Self {
+            jobs,
+            _scheduler: scheduler,
+        })
     }
+
+    /// Takes the jobs of a reloaded config, each next due from now. A run
+    /// already made is claimed in the store, so none runs twice.
+    pub async fn replace(&self, jobs: Vec<(String, Schedule, JobKind)>) {
+        *self.jobs.lock().await = scheduled(jobs);
+    }
+}
+
+fn scheduled(jobs: Vec<(String, Schedule, JobKind)>) -> Vec<Job> {
     let now = Timestamp::now();
-    let jobs: Vec<Job> = jobs
-        .into_iter()
+    jobs.into_iter()
         .map(|(name, schedule, kind)| Job {
             next: schedule.next_after(now),
             name,
             schedule,
             kind,
         })
-        .collect();
-    let jobs = Arc::new(Mutex::new(jobs));
-    let scheduler = JobScheduler::new().await?;
-    scheduler
-        .add(TickJob::new_repeated_async(Duration::from_secs(1), move |_, _| {
-            let (jobs, store, pipeline) = (Arc::clone(&jobs), store.clone(), Arc::clone(&pipeline));
-            Box::pin(async move { tick(&jobs, &store, &pipeline).await })
-        })?)
-        .await?;
-    scheduler.start().await?;
-    Ok(Some(scheduler))
+        .collect()
 }
 
 /// Runs every job whose next run has come, once.
-async fn tick(jobs: &Mutex<Vec<Job>>, store: &Store, pipeline: &Pipeline) {
+async fn tick(jobs: &Mutex<Vec<Job>>, store: &Store, live: &Live) {
     let now = Timestamp::now();
     // The lock also keeps a slow run from overlapping the next tick's.
     let mut jobs = jobs.lock().await;
@@ -106,7 +121,7 @@ async fn tick(jobs: &Mutex<Vec<Job>>, store: &Store, pipeline: &Pipeline) {
         };
         job.next = job.schedule.next_after(due.max(now));
         match store.claim_job_run(&job.name, due.as_millisecond()).await {
-            Ok(true) => run(&job.name, &job.kind, due, store, pipeline).await,
+            Ok(true) => run(&job.name, &job.kind, due, store, &live.current().pipeline).await,
             Ok(false) => tracing::info!(job = %job.name, "run already taken by another process"),
             Err(error) => tracing::error!(job = %job.name, %error, "claiming a job run failed"),
         }
