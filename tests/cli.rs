@@ -499,20 +499,22 @@ async fn send_test_reports_a_refusal_and_exits_non_zero() {
     );
 }
 
-#[test]
-fn check_warns_about_a_template_that_fails_for_the_sample_call() {
+/// `check` on a config whose one Slack destination uses `template`.
+fn check_with_slack_template(template: &str) -> (tempfile::TempDir, std::path::PathBuf, Output) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("t/slack")).unwrap();
-    std::fs::write(
-        dir.path().join("t/slack/call.json.hbs"),
-        r#"{"text": "{{caler_name}}"}"#,
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("t/slack/call.json.hbs"), template).unwrap();
     let yaml = config_yaml("destinations:\n  slack: { type: slack, webhook_url: \"http://127.0.0.1:9/x\" }\nroutes:\n  - { name: a, to: [slack] }\n")
         .replace(&repo_path("templates").display().to_string(), "t");
     let file = dir.path().join("cb.yaml");
     std::fs::write(&file, yaml).unwrap();
     let output = callbridge(&["--config", file.to_str().unwrap(), "check"], &[]);
+    (dir, file, output)
+}
+
+#[test]
+fn check_warns_about_a_template_that_fails_for_the_sample_call() {
+    let (_dir, file, output) = check_with_slack_template(r#"{"text": "{{caler_name}}"}"#);
     assert!(output.status.success(), "{}", stderr(&output));
     let warning = stderr(&output);
     assert!(
@@ -532,14 +534,7 @@ fn check_refuses_a_template_that_fails_for_every_call() {
         (r#"{"text": "{{truncate callsummary}}"}"#, "truncate"),
         (r#"{"text": {{caller_name}}}"#, "produced invalid JSON"),
     ] {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("t/slack")).unwrap();
-        std::fs::write(dir.path().join("t/slack/call.json.hbs"), template).unwrap();
-        let yaml = config_yaml("destinations:\n  slack: { type: slack, webhook_url: \"http://127.0.0.1:9/x\" }\nroutes:\n  - { name: a, to: [slack] }\n")
-            .replace(&repo_path("templates").display().to_string(), "t");
-        let file = dir.path().join("cb.yaml");
-        std::fs::write(&file, yaml).unwrap();
-        let output = callbridge(&["--config", file.to_str().unwrap(), "check"], &[]);
+        let (_dir, file, output) = check_with_slack_template(template);
         assert_eq!(output.status.code(), Some(1), "{template}: {}", stderr(&output));
         let error = stderr(&output);
         assert!(

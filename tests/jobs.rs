@@ -91,6 +91,27 @@ async fn a_job_run_is_claimed_once() {
     assert!(other.claim_job_run("digest", 1_700_000_060_000).await.unwrap());
 }
 
+/// Every call planned as a reminder through a Slack destination at
+/// `{uri}/reminders`, the `digests` destinations (YAML lines), and a job
+/// every second with `job` (its `to`, and more).
+fn digest_config(uri: &str, digests: &str, job: &str) -> String {
+    config_yaml(&format!(
+        r#"
+destinations:
+  slack-reminder: {{ type: slack, webhook_url: "{uri}/reminders", template: slack/reminder.json.hbs }}
+  callback: {{ type: reminder, notify: [slack-reminder], grace: 1d }}{digests}
+routes:
+  - name: all
+    to: [callback]
+jobs:
+  digest:
+    type: digest
+    schedule: "* * * * * *"
+    {job}
+"#
+    ))
+}
+
 #[tokio::test]
 async fn the_digest_lists_overdue_call_backs_in_every_chat() {
     // The reminder's own destination never answers: it stays pending.
@@ -99,27 +120,19 @@ async fn the_digest_lists_overdue_call_backs_in_every_chat() {
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ok": true, "result": {}})))
         .mount(&sink)
         .await;
-    let app = TestApp::spawn(&config_yaml(&format!(
-        r#"
-destinations:
-  slack-reminder: {{ type: slack, webhook_url: "{uri}/reminders", template: slack/reminder.json.hbs }}
-  callback: {{ type: reminder, notify: [slack-reminder], grace: 1d }}
+    let uri = sink.uri();
+    let app = TestApp::spawn(&digest_config(
+        &uri,
+        &format!(
+            r#"
   slack-digest: {{ type: slack, webhook_url: "{uri}/digest", template: slack/digest.json.hbs }}
   teams-digest: {{ type: teams, webhook_url: "{uri}/teams", template: teams/digest.json.hbs }}
   discord-digest: {{ type: discord, webhook_url: "{uri}/discord", template: discord/digest.json.hbs }}
   telegram-digest:
-    {{ type: telegram, bot_token: "123456:digest-token", chat_id: -100777, base_url: "{uri}", template: telegram/digest.json.hbs }}
-routes:
-  - name: all
-    to: [callback]
-jobs:
-  digest:
-    type: digest
-    schedule: "* * * * * *"
-    to: [slack-digest, teams-digest, discord-digest, telegram-digest]
-"#,
-        uri = sink.uri()
-    )))
+    {{ type: telegram, bot_token: "123456:digest-token", chat_id: -100777, base_url: "{uri}", template: telegram/digest.json.hbs }}"#
+        ),
+        "to: [slack-digest, teams-digest, discord-digest, telegram-digest]",
+    ))
     .await;
     // "in 1 minute", said an hour ago: overdue.
     let called_at = jiff::Timestamp::now().as_second() - 3600;
@@ -205,24 +218,15 @@ jobs:
 #[tokio::test]
 async fn a_digest_for_some_sources_lists_only_their_callers() {
     let sink = sink_with("/digest", "/reminders").await;
-    let yaml = config_yaml(&format!(
-        r#"
-destinations:
-  slack-reminder: {{ type: slack, webhook_url: "{uri}/reminders", template: slack/reminder.json.hbs }}
-  callback: {{ type: reminder, notify: [slack-reminder], grace: 1d }}
-  dental-digest: {{ type: slack, webhook_url: "{uri}/digest", template: slack/digest.json.hbs }}
-routes:
-  - name: all
-    to: [callback]
-jobs:
-  digest:
-    type: digest
-    schedule: "* * * * * *"
-    sources: [dental]
-    to: [dental-digest]
-"#,
-        uri = sink.uri()
-    ))
+    let uri = sink.uri();
+    let yaml = digest_config(
+        &uri,
+        &format!(
+            r#"
+  dental-digest: {{ type: slack, webhook_url: "{uri}/digest", template: slack/digest.json.hbs }}"#
+        ),
+        "sources: [dental]\n    to: [dental-digest]",
+    )
     .replace(
         "sources:\n  voicemate:",
         "sources:\n  dental:\n    token: dental-token-0123456789\n  voicemate:",
