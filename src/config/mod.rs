@@ -109,7 +109,9 @@ impl Config {
                     [] => String::new(),
                     names => format!(" (environment overrides in effect: {})", names.join(", ")),
                 };
-                fail(ConfigError::Invalid(format!("{}{hint}", dotted_keys(&e.to_string()))))
+                let message = dotted_keys(&e.to_string());
+                let hint = format!("{}{hint}", defaults_hint(&message));
+                fail(ConfigError::Invalid(format!("{message}{hint}")))
             })?;
         for source in settings.sources.values() {
             secrets.add(&source.token);
@@ -235,6 +237,20 @@ fn readable_duplicate_key(message: &str) -> String {
 
 /// The config crate names a key under a list item `routes[0]continue`;
 /// users write (and look for) `routes[0].continue`.
+/// A key of `defaults` written elsewhere (a source's own time zone, say)
+/// is told where it goes: these are set once, for every source.
+fn defaults_hint(message: &str) -> &'static str {
+    const DEFAULTS: [&str; 5] = ["timezone", "phone_region", "business_hours", "holidays", "horizon_days"];
+    let misplaced = DEFAULTS
+        .iter()
+        .any(|key| message.contains(&format!("unknown field `{key}`")));
+    if misplaced && !message.contains("for key `defaults") {
+        "; it is set once for every source, under `defaults`"
+    } else {
+        ""
+    }
+}
+
 fn dotted_keys(message: &str) -> String {
     for (open, close) in [("for key `", '`'), ("missing configuration field \"", '"')] {
         let Some(start) = message.find(open).map(|at| at + open.len()) else {
@@ -366,6 +382,18 @@ routes:
         assert!(
             err.to_string()
                 .ends_with("missing configuration field \"routes[0].name\""),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_defaults_key_given_to_a_source_is_told_where_it_goes() {
+        let yaml = "sources: { dental: { token: abc, business_hours: 'Mon-Fri 08:00-16:00' } }";
+        let err = load(yaml, &[]).unwrap_err().to_string();
+        assert!(
+            err.ends_with(
+                "unknown field `business_hours`, expected `token` for key `sources.dental`; it is set once for every source, under `defaults`"
+            ),
             "{err}"
         );
     }
