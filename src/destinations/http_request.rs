@@ -30,9 +30,31 @@ fn is_sensitive(header: &str) -> bool {
 /// How much of a response body is kept with the attempt.
 const RESPONSE_EXCERPT: usize = 2000;
 
+/// The URL with the value of every query parameter named like a
+/// credential (`api_key`, `token`, `sig`, …) left out, the rest as written.
+fn described_url(url: &str) -> String {
+    let Some((base, rest)) = url.split_once('?') else {
+        return url.to_owned();
+    };
+    let (query, fragment) = rest.split_once('#').map_or((rest, None), |(q, f)| (q, Some(f)));
+    let query: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _))
+                if is_sensitive(name) || matches!(name.to_ascii_lowercase().as_str(), "sig" | "signature") =>
+            {
+                format!("{name}=[redacted]")
+            }
+            _ => pair.to_owned(),
+        })
+        .collect();
+    let fragment = fragment.map(|f| format!("#{f}")).unwrap_or_default();
+    format!("{base}?{}{fragment}", query.join("&"))
+}
+
 impl HttpRequest {
     pub fn describe(&self) -> String {
-        let mut text = format!("{} {}\n", self.method, self.url);
+        let mut text = format!("{} {}\n", self.method, described_url(&self.url));
         for (name, value) in &self.headers {
             let shown = if is_sensitive(name) { "[redacted]" } else { value };
             text.push_str(&format!("{name}: {shown}\n"));
@@ -258,6 +280,18 @@ mod tests {
         assert_eq!(
             request.describe(),
             "POST https://x.test/a\nAuthorization: [redacted]\nPrivate-Token: [redacted]\nX-Access-Token: [redacted]\nX-Trace: 1\nIdempotency-Key: cb-1f2e\n\n{}"
+        );
+    }
+
+    #[test]
+    fn credentials_in_the_query_are_not_described() {
+        assert_eq!(
+            described_url("https://x.test/a?api_key=abc&page=2&access_token=t&sig=s#top"),
+            "https://x.test/a?api_key=[redacted]&page=2&access_token=[redacted]&sig=[redacted]#top"
+        );
+        assert_eq!(
+            described_url("https://x.test/a?from=%2B316"),
+            "https://x.test/a?from=%2B316"
         );
     }
 }
