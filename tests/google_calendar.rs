@@ -218,3 +218,21 @@ async fn a_revoked_refresh_token_is_dead_with_what_to_do() {
     );
     assert!(api.received_requests().await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_fetched_token_echoed_by_the_api_is_never_recorded() {
+    let oauth = token_endpoint(&[access_token("ya29.echoed-secret")]).await;
+    let echo = json!({"error": {"code": 400, "message": "bad auth Bearer ya29.echoed-secret"}});
+    let api = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(echo))
+        .mount(&api)
+        .await;
+    let app = TestApp::spawn(&oauth_config(&api.uri(), &oauth.uri())).await;
+    let id = app.accept("02-dutch-callback.json").await;
+    let dead = app.wait_for_state(&id, "google", "dead").await;
+    let redacted = json!({"error": {"code": 400, "message": "bad auth Bearer [redacted]"}});
+    assert_eq!(dead.last_error, Some(format!("HTTP 400: {redacted}")));
+    let attempt = &app.attempts(dead.id).await[0];
+    assert_eq!(attempt.response, Some(redacted.to_string()));
+}

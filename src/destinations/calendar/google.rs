@@ -143,7 +143,10 @@ impl GoogleCalendarDestination {
     /// Sends with a fresh token; a `401` (revoked, or expired early) is
     /// tried once more with a new one.
     async fn send_refreshed(&self, tokens: &AccessTokens, request: &HttpRequest) -> SendReport {
-        let send = |token: String| async move { (self.sender.send(&with_bearer(request, &token)).await, token) };
+        let send = |token: String| async move {
+            let report = self.sender.send(&with_bearer(request, &token)).await;
+            (without_token(report, &token), token)
+        };
         let (report, token) = match tokens.token().await {
             Ok(token) => send(token).await,
             Err(report) => return report,
@@ -157,6 +160,17 @@ impl GoogleCalendarDestination {
             Err(report) => report,
         }
     }
+}
+
+/// A fetched token is no configured secret: an answer that echoes it
+/// (in an error message, say) has it taken out before it is recorded.
+fn without_token(mut report: SendReport, token: &str) -> SendReport {
+    for text in [&mut report.error, &mut report.response].into_iter().flatten() {
+        if text.contains(token) {
+            *text = text.replace(token, "[redacted]");
+        }
+    }
+    report
 }
 
 fn with_bearer(request: &HttpRequest, token: &str) -> HttpRequest {
