@@ -10,6 +10,7 @@ mod pace;
 mod teams;
 mod telegram;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
@@ -37,7 +38,7 @@ pub struct ChatDestination {
     url: String,
     template: TemplateId,
     vendor: Vendor,
-    pacer: Option<Pacer>,
+    pacer: Option<Arc<Pacer>>,
     sender: HttpSender,
 }
 
@@ -59,7 +60,7 @@ impl ChatDestination {
                 webhook_url.to_owned(),
                 Format::TeamsJson,
                 Vendor::Teams,
-                Some(Pacer::new(teams::MIN_INTERVAL)),
+                Some(pace::shared(webhook_url.to_owned(), teams::MIN_INTERVAL)),
             ),
             Webhook::Discord => (
                 discord::waiting(webhook_url, &parsed),
@@ -85,10 +86,13 @@ impl ChatDestination {
     ) -> Result<Self, ConfigError> {
         let base = http_url(&format!("{key}.base_url"), &settings.base_url)?;
         let chat_id = telegram::chat_id(key, &settings.chat_id)?;
+        let url = telegram::send_message_url(key, &base, &settings.bot_token)?;
+        // One chat of one bot, whichever destinations post there.
+        let chat = format!("{url} {chat_id}");
         Ok(Self {
-            url: telegram::send_message_url(key, &base, &settings.bot_token)?,
+            pacer: Some(pace::shared(chat, telegram::interval(&chat_id))),
+            url,
             template: json_template(key, &settings.template, Format::TelegramJson, renderer)?,
-            pacer: Some(Pacer::new(telegram::interval(&chat_id))),
             vendor: Vendor::Telegram {
                 chat_id,
                 chat_id_key: format!("{key}.chat_id"),
@@ -137,8 +141,12 @@ impl Destination for ChatDestination {
         })
     }
 
+    /// Every destination sharing the endpoint's pacer takes turns with
+    /// this one's sends.
     fn spacing(&self) -> Duration {
-        self.pacer.as_ref().map_or(Duration::ZERO, Pacer::interval)
+        self.pacer.as_ref().map_or(Duration::ZERO, |pacer| {
+            pacer.interval() * Arc::strong_count(pacer) as u32
+        })
     }
 }
 

@@ -1,7 +1,8 @@
 //! Spacing sends to one endpoint, so a burst of calls stays under a
 //! vendor's documented rate instead of running into its 429s.
 
-use std::sync::Mutex;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -11,8 +12,27 @@ pub struct Pacer {
     next: Mutex<Instant>,
 }
 
+/// The pacer of one endpoint (a Teams webhook, a Telegram chat), shared by
+/// every destination that sends there: the vendor's limit is the
+/// endpoint's, not each destination's.
+pub fn shared(endpoint: String, interval: Duration) -> Arc<Pacer> {
+    static PACERS: OnceLock<Mutex<HashMap<String, Weak<Pacer>>>> = OnceLock::new();
+    let mut pacers = PACERS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    // Pacers of destinations gone with an earlier config.
+    pacers.retain(|_, pacer| pacer.strong_count() > 0);
+    if let Some(pacer) = pacers.get(&endpoint).and_then(Weak::upgrade) {
+        return pacer;
+    }
+    let pacer = Arc::new(Pacer::new(interval));
+    pacers.insert(endpoint, Arc::downgrade(&pacer));
+    pacer
+}
+
 impl Pacer {
-    pub fn new(interval: Duration) -> Self {
+    fn new(interval: Duration) -> Self {
         Self {
             interval,
             next: Mutex::new(Instant::now()),
@@ -39,6 +59,15 @@ impl Pacer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn destinations_sending_to_one_endpoint_share_its_pacer() {
+        let interval = Duration::from_secs(3);
+        let (a, b) = (shared("chat-1".into(), interval), shared("chat-1".into(), interval));
+        let other = shared("chat-2".into(), interval);
+        assert!(Arc::ptr_eq(&a, &b));
+        assert!(!Arc::ptr_eq(&a, &other));
+    }
 
     #[tokio::test]
     async fn sends_are_spaced_by_the_interval() {
