@@ -289,7 +289,7 @@ fn render(config: &Config, payload: &Path, source: &str) -> anyhow::Result<Value
         .destinations
         .iter()
         .map(|name| match pipeline.render(context.clone(), call_id, name) {
-            Ok(rendered) => json!({"destination": name, "request": config.secrets.redact(&rendered.describe())}),
+            Ok(rendered) => json!({"destination": name, "request": rendered.describe(&config.secrets)}),
             Err(error) => json!({"destination": name, "error": config.secrets.redact(&error.to_string())}),
         })
         .collect();

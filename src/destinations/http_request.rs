@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use super::{Outcome, Rendered, SendReport};
+use crate::config::Secrets;
 
 /// A rendered HTTP request.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,15 +54,18 @@ fn described_url(url: &str) -> String {
 }
 
 impl HttpRequest {
-    pub fn describe(&self) -> String {
-        let mut text = format!("{} {}\n", self.method, described_url(&self.url));
+    /// What is sent, for the attempt record: configured secrets redacted
+    /// first (a webhook URL as a whole), then credential headers and query
+    /// values.
+    pub fn describe(&self, secrets: &Secrets) -> String {
+        let mut text = format!("{} {}\n", self.method, described_url(&secrets.redact(&self.url)));
         for (name, value) in &self.headers {
             let shown = if is_sensitive(name) { "[redacted]" } else { value };
             text.push_str(&format!("{name}: {shown}\n"));
         }
         text.push('\n');
         text.push_str(&self.body);
-        text
+        secrets.redact(&text)
     }
 }
 
@@ -278,7 +282,7 @@ mod tests {
             expected_status: vec![],
         };
         assert_eq!(
-            request.describe(),
+            request.describe(&Secrets::default()),
             "POST https://x.test/a\nAuthorization: [redacted]\nPrivate-Token: [redacted]\nX-Access-Token: [redacted]\nX-Trace: 1\nIdempotency-Key: cb-1f2e\n\n{}"
         );
     }

@@ -48,11 +48,12 @@ pub enum Rendered {
 impl Rendered {
     /// A readable copy of what is sent, for the attempt log and `render`.
     /// Callers redact secrets before it is stored or shown.
-    pub fn describe(&self) -> String {
+    /// What is sent, with every secret redacted.
+    pub fn describe(&self, secrets: &crate::config::Secrets) -> String {
         match self {
-            Self::Http(request) => request.describe(),
-            Self::Email(email) => email.describe(),
-            Self::Crm(plan) => plan.describe(),
+            Self::Http(request) => request.describe(secrets),
+            Self::Email(email) => secrets.redact(&email.describe()),
+            Self::Crm(plan) => secrets.redact(&plan.describe()),
         }
     }
 

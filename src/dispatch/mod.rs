@@ -304,7 +304,7 @@ impl Dispatcher {
                     duration_ms: clock.elapsed().as_millis() as i64,
                     status: report.status,
                     error,
-                    request: Some(current.secrets.redact(&rendered.describe())),
+                    request: Some(rendered.describe(&current.secrets)),
                     response: report.response.as_deref().map(|r| current.secrets.redact(r)),
                     progress: report.progress,
                 };
