@@ -91,10 +91,24 @@ impl Jobs {
         })
     }
 
-    /// Takes the jobs of a reloaded config, each next due from now. A run
-    /// already made is claimed in the store, so none runs twice.
+    /// Takes the jobs of a reloaded config, each next due from now, except
+    /// that a run fallen due but not yet ticked still runs. A run already
+    /// made is claimed in the store, so none runs twice.
     pub async fn replace(&self, jobs: Vec<(String, Schedule, JobKind)>) {
-        *self.jobs.lock().await = scheduled(jobs);
+        let mut current = self.jobs.lock().await;
+        let now = Timestamp::now();
+        let mut fresh = scheduled(jobs);
+        for job in &mut fresh {
+            let pending = current
+                .iter()
+                .find(|old| old.name == job.name)
+                .and_then(|old| old.next)
+                .filter(|due| *due <= now);
+            if pending.is_some() {
+                job.next = pending;
+            }
+        }
+        *current = fresh;
     }
 }
 
