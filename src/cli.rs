@@ -195,7 +195,7 @@ fn check(config: &Config) -> anyhow::Result<()> {
     let templates = pipeline.check_all_templates().map_err(|e| config.error(e))?;
     crate::jobs::build(&config.settings, |name| pipeline.destinations.contains_key(name))
         .map_err(|e| config.error(e))?;
-    warn_about_sample_renders(config, &pipeline)?;
+    warn_about_likely_mistakes(config, &pipeline)?;
     out!(
         "{}: ok ({} sources, {} destinations, {} routes, {} templates)",
         config.file.display(),
@@ -207,11 +207,12 @@ fn check(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A misspelled `{{field}}` in a template or a route matching a near miss
-/// of a known field shows up here. Only warnings, since a template may
-/// rightly use a field only some senders send; a template that fails for
-/// every call is an error (see `sample::check`).
-fn warn_about_sample_renders(config: &Config, pipeline: &Pipeline) -> anyhow::Result<()> {
+/// What is likely, but not surely, a mistake: a misspelled `{{field}}` in
+/// a template, a route on a near miss of a known field, credentials shared
+/// between clients, a digest for every client. Only warnings, since a
+/// template may rightly use a field only some senders send; a template
+/// that fails for every call is an error (see `sample::check`).
+fn warn_about_likely_mistakes(config: &Config, pipeline: &Pipeline) -> anyhow::Result<()> {
     let context = crate::sample::context_of(pipeline, crate::sample::CALL.as_bytes(), "check", "check")?;
     for typo in pipeline.router.likely_typos(&context) {
         eprintln!(
