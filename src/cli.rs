@@ -246,7 +246,11 @@ fn warn_about_likely_mistakes(config: &Config, pipeline: &Pipeline) -> anyhow::R
 /// copy-paste slip between clients.
 fn warn_about_shared_credentials(config: &Config) {
     use crate::config::DestinationKind;
-    let sources = config.settings.sources.iter().map(|(name, s)| (name, s.token.trim()));
+    let sources = config
+        .settings
+        .sources
+        .iter()
+        .map(|(name, s)| (name, s.token.trim().to_owned()));
     let webhooks = config
         .settings
         .destinations
@@ -254,7 +258,7 @@ fn warn_about_shared_credentials(config: &Config) {
         .filter_map(|(name, d)| match &d.kind {
             DestinationKind::Slack { webhook_url, .. }
             | DestinationKind::Teams { webhook_url, .. }
-            | DestinationKind::Discord { webhook_url, .. } => Some((name, webhook_url.trim())),
+            | DestinationKind::Discord { webhook_url, .. } => Some((name, same_url(webhook_url))),
             _ => None,
         });
     for (what, shared, named) in [
@@ -273,6 +277,15 @@ fn warn_about_shared_credentials(config: &Config) {
             }
         }
     }
+}
+
+/// A URL as it compares: scheme and host in lower case, no trailing `/`.
+fn same_url(url: &str) -> String {
+    let url = url.trim();
+    url::Url::parse(url)
+        .map_or_else(|_| url.to_owned(), |parsed| parsed.to_string())
+        .trim_end_matches('/')
+        .to_owned()
 }
 
 fn render(config: &Config, payload: &Path, source: &str) -> anyhow::Result<Value> {

@@ -142,7 +142,7 @@ fn check_warns_of_a_digest_for_every_client_and_refuses_an_unknown_source() {
 fn check_warns_of_two_clients_sharing_a_token_or_a_webhook() {
     let (_dir, file) = config_file(
         "destinations:\n  a-slack: { type: slack, webhook_url: \"https://hooks.slack.com/services/T/B/same\" }\n  \
-         b-slack: { type: slack, webhook_url: \"https://hooks.slack.com/services/T/B/same\" }\n\
+         b-slack: { type: slack, webhook_url: \"HTTPS://Hooks.Slack.com/services/T/B/same/\" }\n\
          routes: [ { name: all, to: [a-slack] } ]\n",
     );
     let two_clients = std::fs::read_to_string(&file).unwrap().replace(
