@@ -7,7 +7,10 @@ async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     // Logs go to stderr so command output on stdout stays clean.
     let logs = tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        // The cron library reports its own start-up at info: noise.
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tokio_cron_scheduler=warn")),
+        )
         .with_writer(std::io::stderr);
     match cli.log_format {
         LogFormat::Text => logs.init(),
