@@ -81,11 +81,14 @@ impl Reloader {
         let _one = self.running.lock().await;
         let config = Config::load(&self.file).map_err(|e| e.to_string())?;
         // An empty `${VAR}` is often one set after the daemon started.
-        let refused = |error: String| match config.unset_vars.is_empty() {
-            true => error,
-            false => format!(
-                "{error}; a reload sees the environment the daemon started with: give such a secret as `<key>_file`, or restart"
-            ),
+        let refused = |error: String| {
+            if config.unset_vars.is_empty() {
+                error
+            } else {
+                format!(
+                    "{error}; a reload sees the environment the daemon started with: give such a secret as `<key>_file`, or restart"
+                )
+            }
         };
         config.require_source_tokens().map_err(|e| refused(e.to_string()))?;
         let pipeline = Pipeline::build(&config).map_err(|e| refused(e.to_string()))?;

@@ -166,9 +166,7 @@ impl GoogleCalendarDestination {
 /// (in an error message, say) has it taken out before it is recorded.
 fn without_token(mut report: SendReport, token: &str) -> SendReport {
     for text in [&mut report.error, &mut report.response].into_iter().flatten() {
-        if text.contains(token) {
-            *text = text.replace(token, "[redacted]");
-        }
+        *text = text.replace(token, "[redacted]");
     }
     report
 }
